@@ -1,0 +1,326 @@
+"""Exceptions raised by :mod:`batch_tasks_async`.
+
+Every exception the SDK raises on purpose derives from :class:`BatchError`::
+
+    BatchError
+    ├── ClientValidationError (also ValueError)   bad input, found before anything was sent
+    │   └── TaskTooLargeError                       a task cannot fit in any request body
+    ├── TransportError                              no HTTP response was received
+    │   ├── BatchConnectionError                    connect / read / write failure
+    │   └── BatchTimeoutError                       the client-side network timeout expired
+    ├── ServiceError                                the service answered with an error status
+    │   ├── BadRequestError                  400
+    │   ├── AuthenticationError              401, 403 AuthenticationFailed
+    │   ├── PermissionDeniedError            403 (other codes)
+    │   ├── NotFoundError                    404
+    │   ├── ConflictError                    409
+    │   ├── PreconditionFailedError          412
+    │   ├── RequestBodyTooLargeError         413
+    │   ├── ThrottledError                   429
+    │   └── ServerError                      5xx
+    └── CreateTasksError                            the bulk engine could not add every task
+
+:class:`TransportError` carries ``request_sent``: when it is true the request may have reached
+the service, so its outcome is *ambiguous* (it may or may not have been carried out).
+
+Exception text never contains credentials: messages are built only from the service's error
+body, status codes and identifiers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .models import TaskAddResult
+
+__all__ = [
+    "AuthenticationError",
+    "BadRequestError",
+    "BatchConnectionError",
+    "BatchError",
+    "BatchTimeoutError",
+    "ClientValidationError",
+    "ConflictError",
+    "CreateTasksError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "PreconditionFailedError",
+    "RequestBodyTooLargeError",
+    "ServerError",
+    "ServiceError",
+    "TaskTooLargeError",
+    "ThrottledError",
+    "TransportError",
+    "UnconfirmedTask",
+]
+
+
+class BatchError(Exception):
+    """Root of every exception raised by this SDK."""
+
+
+class ClientValidationError(BatchError, ValueError):
+    """An argument was rejected before any request was sent."""
+
+
+class TaskTooLargeError(ClientValidationError):
+    """A task's serialized form is larger than the request body limit allows.
+
+    Attributes:
+        task_id: The id of the task that does not fit.
+        size: Its serialized size in bytes.
+        limit: The largest body, in bytes, that the request may have.
+    """
+
+    def __init__(self, task_id: str, size: int, limit: int) -> None:
+        self.task_id = task_id
+        self.size = size
+        self.limit = limit
+        super().__init__(
+            f"task {task_id!r} serializes to {size} bytes, which does not fit in a request "
+            f"body of at most {limit} bytes"
+        )
+
+
+class TransportError(BatchError):
+    """No HTTP response was received.
+
+    Attributes:
+        request_sent: ``True`` when the request may have reached the service (the failure came
+            after the request started to be written), so its outcome is unknown. ``False`` when
+            the service certainly never saw it (for example, the connection was refused).
+        method: HTTP method of the failed request.
+        url: URL of the failed request (without credentials; Batch URLs never carry any).
+        client_request_id: The ``client-request-id`` that was sent, if any.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        request_sent: bool,
+        method: str = "",
+        url: str = "",
+        client_request_id: str | None = None,
+    ) -> None:
+        self.request_sent = request_sent
+        self.method = method
+        self.url = url
+        self.client_request_id = client_request_id
+        super().__init__(message)
+
+
+class BatchConnectionError(TransportError):
+    """The connection failed (refused, reset, closed before a full response)."""
+
+
+class BatchTimeoutError(TransportError):
+    """The client-side network timeout expired before a full response arrived."""
+
+
+class ServiceError(BatchError):
+    """The Batch service answered with an error status.
+
+    Attributes:
+        status_code: The HTTP status code.
+        code: The Batch error code (for example ``TaskNotFound``), or ``None`` when the body
+            carried none.
+        message: The service's message text (or a description of the unreadable body).
+        values: The error's ``values`` as an ordered mapping of key to value.
+        request_id: The ``request-id`` response header.
+        client_request_id: The ``client-request-id`` that was sent (or echoed).
+        retry_after: The delay the service asked for in ``Retry-After``, if any.
+        headers: The response headers, lower-cased names.
+        body: The raw response body.
+    """
+
+    def __init__(
+        self,
+        status_code: int,
+        *,
+        code: str | None = None,
+        message: str = "",
+        values: Mapping[str, str] | None = None,
+        request_id: str | None = None,
+        client_request_id: str | None = None,
+        retry_after: timedelta | None = None,
+        headers: Mapping[str, str] | None = None,
+        body: bytes = b"",
+    ) -> None:
+        self.status_code = status_code
+        self.code = code
+        self.message = message
+        self.values: dict[str, str] = dict(values or {})
+        self.request_id = request_id
+        self.client_request_id = client_request_id
+        self.retry_after = retry_after
+        self.headers: dict[str, str] = dict(headers or {})
+        self.body = body
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        parts = [f"({self.status_code}"]
+        parts.append(f" {self.code})" if self.code else ")")
+        text = "".join(parts)
+        if self.message:
+            text += f" {self.message}"
+        if self.values:
+            details = ", ".join(f"{k}={v}" for k, v in self.values.items())
+            text += f" [{details}]"
+        if self.request_id:
+            text += f" (request-id: {self.request_id})"
+        return text
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            _rebuild_service_error,
+            (
+                type(self),
+                self.status_code,
+                {
+                    "code": self.code,
+                    "message": self.message,
+                    "values": self.values,
+                    "request_id": self.request_id,
+                    "client_request_id": self.client_request_id,
+                    "retry_after": self.retry_after,
+                    "headers": self.headers,
+                    "body": self.body,
+                },
+            ),
+        )
+
+
+def _rebuild_service_error(
+    cls: type[ServiceError], status_code: int, kwargs: dict[str, Any]
+) -> ServiceError:
+    return cls(status_code, **kwargs)
+
+
+class BadRequestError(ServiceError):
+    """400: the request was malformed or a property was invalid."""
+
+
+class AuthenticationError(ServiceError):
+    """401, or 403 ``AuthenticationFailed``: the credential was rejected."""
+
+
+class PermissionDeniedError(ServiceError):
+    """403: the caller is authenticated but not allowed to do this."""
+
+
+class NotFoundError(ServiceError):
+    """404: the job or task does not exist (``JobNotFound``, ``TaskNotFound``)."""
+
+
+class ConflictError(ServiceError):
+    """409: the request conflicts with the resource's state (``TaskExists``, ...)."""
+
+
+class PreconditionFailedError(ServiceError):
+    """412: an ``If-Match`` / ``If-Unmodified-Since`` condition was not met."""
+
+
+class RequestBodyTooLargeError(ServiceError):
+    """413 ``RequestBodyTooLarge``: the request body exceeded the service's limit."""
+
+
+class ThrottledError(ServiceError):
+    """429: the service is throttling this client."""
+
+
+class ServerError(ServiceError):
+    """5xx: the service failed or is unavailable."""
+
+
+_STATUS_CLASSES: dict[int, type[ServiceError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    412: PreconditionFailedError,
+    413: RequestBodyTooLargeError,
+    429: ThrottledError,
+}
+
+
+def service_error_class(status_code: int, code: str | None) -> type[ServiceError]:
+    """Pick the :class:`ServiceError` subclass for a status code and Batch error code."""
+    if status_code == 403 and code == "AuthenticationFailed":
+        return AuthenticationError
+    if status_code >= 500:
+        return ServerError
+    return _STATUS_CLASSES.get(status_code, ServiceError)
+
+
+class UnconfirmedTask:
+    """A task whose outcome the bulk engine could not confirm, with the reason.
+
+    Attributes:
+        task_id: The task's id.
+        reason: Why it was not confirmed (the error that stopped it, or ``"cancelled"``,
+            ``"deadline exceeded"``).
+        ambiguous: ``True`` when a request carrying the task may have reached the service, so
+            the task may exist there; ``False`` when it certainly was never added.
+    """
+
+    __slots__ = ("ambiguous", "reason", "task_id")
+
+    def __init__(self, task_id: str, reason: str, *, ambiguous: bool) -> None:
+        self.task_id = task_id
+        self.reason = reason
+        self.ambiguous = ambiguous
+
+    def __repr__(self) -> str:
+        return (
+            f"UnconfirmedTask(task_id={self.task_id!r}, reason={self.reason!r}, "
+            f"ambiguous={self.ambiguous!r})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, UnconfirmedTask):
+            return NotImplemented
+        return (self.task_id, self.reason, self.ambiguous) == (
+            other.task_id,
+            other.reason,
+            other.ambiguous,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.task_id, self.reason, self.ambiguous))
+
+
+class CreateTasksError(BatchError):
+    """The bulk engine could not add every task.
+
+    Attributes:
+        failed: The final :class:`~batch_tasks_async.models.TaskAddResult` of every task the
+            service (or the client, for tasks too large or duplicated) refused.
+        unconfirmed: Tasks never confirmed either way, each with the reason.
+        request_errors: Request-level errors that stopped the run or exhausted retries.
+        added: How many tasks were confirmed added.
+    """
+
+    def __init__(
+        self,
+        *,
+        failed: Sequence[TaskAddResult],
+        unconfirmed: Sequence[UnconfirmedTask],
+        request_errors: Sequence[BaseException],
+        added: int,
+    ) -> None:
+        self.failed = list(failed)
+        self.unconfirmed = list(unconfirmed)
+        self.request_errors = list(request_errors)
+        self.added = added
+        message = (
+            f"{len(self.failed)} task(s) failed and {len(self.unconfirmed)} were not confirmed "
+            f"({added} added)"
+        )
+        if self.request_errors:
+            message += f"; first request error: {self.request_errors[0]}"
+        super().__init__(message)
