@@ -9,6 +9,7 @@ Every exception the SDK raises on purpose derives from :class:`BatchError`::
     │   ├── BatchConnectionError                    connect / read / write failure
     │   └── BatchTimeoutError                       the client-side network timeout expired
     ├── ServiceError                                the service answered with an error status
+    │   ├── NotModifiedError                 304 (a conditional GET found no change)
     │   ├── BadRequestError                  400
     │   ├── AuthenticationError              401, 403 AuthenticationFailed
     │   ├── PermissionDeniedError            403 (other codes)
@@ -46,6 +47,7 @@ __all__ = [
     "ConflictError",
     "CreateTasksError",
     "NotFoundError",
+    "NotModifiedError",
     "PermissionDeniedError",
     "PreconditionFailedError",
     "RequestBodyTooLargeError",
@@ -166,7 +168,8 @@ class ServiceError(BatchError):
         parts.append(f" {self.code})" if self.code else ")")
         text = "".join(parts)
         if self.message:
-            text += f" {self.message}"
+            # The service appends "\nRequestId:...\nTime:..." to its text; the id is shown below.
+            text += f" {self.message.split(chr(10), 1)[0]}"
         if self.values:
             details = ", ".join(f"{k}={v}" for k, v in self.values.items())
             text += f" [{details}]"
@@ -198,6 +201,10 @@ def _rebuild_service_error(
     cls: type[ServiceError], status_code: int, kwargs: dict[str, Any]
 ) -> ServiceError:
     return cls(status_code, **kwargs)
+
+
+class NotModifiedError(ServiceError):
+    """304: the resource has not changed since the ``If-None-Match`` / ``If-Modified-Since``."""
 
 
 class BadRequestError(ServiceError):
@@ -237,6 +244,7 @@ class ServerError(ServiceError):
 
 
 _STATUS_CLASSES: dict[int, type[ServiceError]] = {
+    304: NotModifiedError,
     400: BadRequestError,
     401: AuthenticationError,
     403: PermissionDeniedError,

@@ -1,0 +1,515 @@
+"""``client.task``: the nine operations of the Batch Task REST API."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from . import models
+from ._paging import AsyncPager, Page
+from ._pipeline import CallState, Pipeline, RequestOptions, RetryPolicy, loads
+from ._response import ResponseMetadata
+from ._serialization import dumps, from_wire
+from .errors import ClientValidationError, ConflictError
+
+__all__ = ["TaskOperations"]
+
+
+def _segment(name: str, value: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ClientValidationError(f"{name} must be a non-empty string, got {value!r}")
+    return quote(value, safe="")
+
+
+def _joined(name: str, value: str | Sequence[str] | None) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    items = list(value)
+    if not all(isinstance(v, str) and v for v in items):
+        raise ClientValidationError(f"{name} must be a string or a sequence of non-empty strings")
+    return ",".join(items)
+
+
+def _check_timeout(timeout: int | None) -> int | None:
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 1
+    ):
+        raise ClientValidationError(
+            f"timeout is the server-side limit in whole seconds (>= 1), got {timeout!r}"
+        )
+    return timeout
+
+
+def _task_body(task: models.TaskAddParameter | Mapping[str, Any]) -> tuple[str, bytes]:
+    """Serialize a task for ``add`` and return its id and JSON bytes."""
+    if isinstance(task, models.TaskAddParameter):
+        return task.id, dumps(task)
+    if isinstance(task, Mapping):
+        task_id = task.get("id")
+        if not isinstance(task_id, str) or not task_id:
+            raise ClientValidationError("a task mapping must have a non-empty string 'id'")
+        return task_id, dumps(dict(task))
+    raise ClientValidationError(
+        "task must be a models.TaskAddParameter or a wire-format mapping, "
+        f"got {type(task).__name__}"
+    )
+
+
+class TaskOperations:
+    """The Task operations, reached as ``client.task``.
+
+    Every method takes the REST API's options as keyword arguments:
+
+    - ``timeout``: the longest the *server* may spend on the request, in seconds (the service
+      caps it at 30). The client-side network timeout is set on the client.
+    - ``client_request_id``: your id for the call (a UUID is made when omitted); it is sent on
+      every retry of the call, so the service can tell retries apart from new calls.
+    - ``return_client_request_id``: ask the service to echo ``client_request_id``.
+    - ``ocp_date``: the time the request was issued (defaults to now).
+    - ``if_match`` / ``if_none_match``: an ETag the task must (not) have.
+    - ``if_modified_since`` / ``if_unmodified_since``: aware datetimes the task must (not) have
+      been modified since.
+    - ``retry_policy``: overrides the client's :class:`RetryPolicy` for this call.
+    """
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self._pipeline = pipeline
+
+    def __repr__(self) -> str:
+        return f"<TaskOperations endpoint={self._pipeline.endpoint!r}>"
+
+    async def _call(
+        self,
+        method: str,
+        url: str,
+        *,
+        content: bytes | None,
+        options: RequestOptions,
+        retry_policy: RetryPolicy | None,
+        state: CallState | None = None,
+    ) -> httpx.Response:
+        return await self._pipeline.send(
+            method, url, content=content, options=options, retry_policy=retry_policy, state=state
+        )
+
+    async def add(
+        self,
+        job_id: str,
+        task: models.TaskAddParameter | Mapping[str, Any],
+        *,
+        timeout: int | None = None,
+        client_request_id: str | None = None,
+        return_client_request_id: bool | None = None,
+        ocp_date: datetime | None = None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> ResponseMetadata:
+        """Add one task to a job (``POST /jobs/{jobId}/tasks``).
+
+        The call is safe to retry: when an attempt's outcome is unknown (a timeout, a dropped
+        connection, a 5xx) and a retry is answered ``TaskExists``, the earlier attempt added
+        the task, so the call succeeds; the metadata then comes from a follow-up get.
+
+        Args:
+            job_id: The job to add the task to.
+            task: The task, as a model or as a wire-format (camelCase) mapping.
+
+        Returns:
+            The new task's ETag, Last-Modified, Location and request ids.
+
+        Raises:
+            ConflictError: ``TaskExists``: a task with this id (compared case-insensitively)
+                already exists.
+            NotFoundError: ``JobNotFound``.
+            ServiceError: Any other refusal, for example ``InvalidPropertyValue``.
+        """
+        task_id, body = _task_body(task)
+        options = RequestOptions(
+            timeout=_check_timeout(timeout),
+            client_request_id=client_request_id,
+            return_client_request_id=return_client_request_id,
+            ocp_date=ocp_date,
+        )
+        url = self._pipeline.url(
+            f"/jobs/{_segment('job_id', job_id)}/tasks", {"timeout": options.timeout}
+        )
+        state = CallState(client_request_id=client_request_id or str(uuid.uuid4()))
+        try:
+            response = await self._call(
+                "POST", url, content=body, options=options, retry_policy=retry_policy, state=state
+            )
+        except ConflictError as error:
+            if error.code != "TaskExists" or not state.ambiguous:
+                raise
+            # An earlier attempt of this very call added the task.
+            check = await self._call(
+                "GET",
+                self._pipeline.url(
+                    f"/jobs/{_segment('job_id', job_id)}/tasks/{_segment('task_id', task_id)}",
+                    {"$select": "id"},
+                ),
+                content=None,
+                options=RequestOptions(client_request_id=state.client_request_id),
+                retry_policy=retry_policy,
+            )
+            return ResponseMetadata.from_response(check, state.client_request_id)
+        return ResponseMetadata.from_response(response, state.client_request_id)
+
+    async def get(
+        self,
+        job_id: str,
+        task_id: str,
+        *,
+        select: str | Sequence[str] | None = None,
+        expand: str | Sequence[str] | None = None,
+        timeout: int | None = None,
+        client_request_id: str | None = None,
+        return_client_request_id: bool | None = None,
+        ocp_date: datetime | None = None,
+        if_match: str | None = None,
+        if_none_match: str | None = None,
+        if_modified_since: datetime | None = None,
+        if_unmodified_since: datetime | None = None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> models.CloudTask:
+        """Get a task (``GET /jobs/{jobId}/tasks/{taskId}``).
+
+        Args:
+            select: Properties to return (``$select``), e.g. ``["id", "state"]``.
+            expand: Related entities to expand (``$expand``), e.g. ``"stats"``.
+
+        Raises:
+            NotFoundError: ``TaskNotFound`` or ``JobNotFound``.
+            NotModifiedError: ``if_none_match`` / ``if_modified_since`` found no change.
+            PreconditionFailedError: ``if_match`` / ``if_unmodified_since`` not met.
+        """
+        options = RequestOptions(
+            timeout=_check_timeout(timeout),
+            client_request_id=client_request_id,
+            return_client_request_id=return_client_request_id,
+            ocp_date=ocp_date,
+            if_match=if_match,
+            if_none_match=if_none_match,
+            if_modified_since=if_modified_since,
+            if_unmodified_since=if_unmodified_since,
+        )
+        url = self._pipeline.url(
+            f"/jobs/{_segment('job_id', job_id)}/tasks/{_segment('task_id', task_id)}",
+            {
+                "$select": _joined("select", select),
+                "$expand": _joined("expand", expand),
+                "timeout": options.timeout,
+            },
+        )
+        response = await self._call(
+            "GET", url, content=None, options=options, retry_policy=retry_policy
+        )
+        return from_wire(models.CloudTask, loads(response))
+
+    def list(
+        self,
+        job_id: str,
+        *,
+        filter: str | None = None,
+        select: str | Sequence[str] | None = None,
+        expand: str | Sequence[str] | None = None,
+        max_results: int | None = None,
+        timeout: int | None = None,
+        client_request_id: str | None = None,
+        return_client_request_id: bool | None = None,
+        ocp_date: datetime | None = None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> AsyncPager[models.CloudTask]:
+        """List a job's tasks (``GET /jobs/{jobId}/tasks``); returns a pager at once.
+
+        Args:
+            filter: An OData ``$filter``, e.g. ``"state eq 'completed'"``.
+            select: Properties to return (``$select``).
+            expand: Related entities to expand (``$expand``), e.g. ``"stats"``.
+            max_results: Most tasks per page (``maxresults``, 1 to 1000; the service's default
+                is 1000).
+
+        Example::
+
+            async for task in client.task.list(job_id, filter="state eq 'completed'"):
+                print(task.id, task.execution_info.exit_code)
+        """
+        if max_results is not None and (
+            isinstance(max_results, bool)
+            or not isinstance(max_results, int)
+            or not 1 <= max_results <= 1000
+        ):
+            raise ClientValidationError(f"max_results must be from 1 to 1000, got {max_results!r}")
+        options = RequestOptions(
+            timeout=_check_timeout(timeout),
+            client_request_id=client_request_id,
+            return_client_request_id=return_client_request_id,
+            ocp_date=ocp_date,
+        )
+        first = self._pipeline.url(
+            f"/jobs/{_segment('job_id', job_id)}/tasks",
+            {
+                "$filter": filter,
+                "$select": _joined("select", select),
+                "$expand": _joined("expand", expand),
+                "maxresults": max_results,
+                "timeout": options.timeout,
+            },
+        )
+        return AsyncPager(self._page_fetcher(first, models.CloudTask, options, retry_policy))
+
+    def list_subtasks(
+        self,
+        job_id: str,
+        task_id: str,
+        *,
+        select: str | Sequence[str] | None = None,
+        timeout: int | None = None,
+        client_request_id: str | None = None,
+        return_client_request_id: bool | None = None,
+        ocp_date: datetime | None = None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> AsyncPager[models.SubtaskInformation]:
+        """List the subtasks of a multi-instance task (``GET .../subtasksinfo``).
+
+        Tasks that are not multi-instance have none. Returns a pager at once.
+        """
+        options = RequestOptions(
+            timeout=_check_timeout(timeout),
+            client_request_id=client_request_id,
+            return_client_request_id=return_client_request_id,
+            ocp_date=ocp_date,
+        )
+        first = self._pipeline.url(
+            f"/jobs/{_segment('job_id', job_id)}/tasks/{_segment('task_id', task_id)}/subtasksinfo",
+            {"$select": _joined("select", select), "timeout": options.timeout},
+        )
+        return AsyncPager(
+            self._page_fetcher(first, models.SubtaskInformation, options, retry_policy)
+        )
+
+    def _page_fetcher(
+        self,
+        first_url: str,
+        item_type: type[Any],
+        options: RequestOptions,
+        retry_policy: RetryPolicy | None,
+    ) -> Any:
+        pipeline = self._pipeline
+
+        async def fetch(link: str | None) -> Page[Any]:
+            if link is None:
+                url = first_url
+            else:
+                pipeline.check_same_origin(link)
+                url = link
+            response = await pipeline.send("GET", url, options=options, retry_policy=retry_policy)
+            data = loads(response)
+            if not isinstance(data, dict):
+                raise ClientValidationError(
+                    f"the service returned a list page that is not a JSON object "
+                    f"(request-id {response.headers.get('request-id')})"
+                )
+            raw_items = data.get("value") or []
+            next_link = data.get("odata.nextLink")
+            return Page(
+                items=[from_wire(item_type, item) for item in raw_items],
+                next_link=next_link if isinstance(next_link, str) and next_link else None,
+                request_id=response.headers.get("request-id"),
+            )
+
+        return fetch
+
+    async def update(
+        self,
+        job_id: str,
+        task_id: str,
+        parameter: models.TaskUpdateParameter | None = None,
+        *,
+        constraints: models.TaskConstraints | None = None,
+        timeout: int | None = None,
+        client_request_id: str | None = None,
+        return_client_request_id: bool | None = None,
+        ocp_date: datetime | None = None,
+        if_match: str | None = None,
+        if_none_match: str | None = None,
+        if_modified_since: datetime | None = None,
+        if_unmodified_since: datetime | None = None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> ResponseMetadata:
+        """Update a task's properties (``PUT /jobs/{jobId}/tasks/{taskId}``).
+
+        Pass either a :class:`~batch_tasks_async.models.TaskUpdateParameter` or its fields
+        (``constraints=``). The task's constraints are *replaced*: an omitted constraints
+        object resets them to their defaults, as the service documents.
+
+        Example::
+
+            task = await client.task.get(job_id, "t1")
+            await client.task.update(
+                job_id, "t1",
+                constraints=models.TaskConstraints(max_task_retry_count=3),
+                if_match=task.e_tag,
+            )
+        """
+        if parameter is not None and constraints is not None:
+            raise ClientValidationError("pass either parameter or constraints=, not both")
+        if parameter is None:
+            parameter = models.TaskUpdateParameter(constraints=constraints)
+        elif not isinstance(parameter, models.TaskUpdateParameter):
+            raise ClientValidationError(
+                f"parameter must be a models.TaskUpdateParameter, got {type(parameter).__name__}"
+            )
+        return await self._no_body(
+            "PUT",
+            f"/jobs/{_segment('job_id', job_id)}/tasks/{_segment('task_id', task_id)}",
+            dumps(parameter),
+            RequestOptions(
+                timeout=_check_timeout(timeout),
+                client_request_id=client_request_id,
+                return_client_request_id=return_client_request_id,
+                ocp_date=ocp_date,
+                if_match=if_match,
+                if_none_match=if_none_match,
+                if_modified_since=if_modified_since,
+                if_unmodified_since=if_unmodified_since,
+            ),
+            retry_policy,
+        )
+
+    async def delete(
+        self,
+        job_id: str,
+        task_id: str,
+        *,
+        timeout: int | None = None,
+        client_request_id: str | None = None,
+        return_client_request_id: bool | None = None,
+        ocp_date: datetime | None = None,
+        if_match: str | None = None,
+        if_none_match: str | None = None,
+        if_modified_since: datetime | None = None,
+        if_unmodified_since: datetime | None = None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> ResponseMetadata:
+        """Delete a task (``DELETE /jobs/{jobId}/tasks/{taskId}``).
+
+        A running task is terminated first. Multi-instance subtasks and the task's files on
+        the node are deleted with it.
+        """
+        return await self._no_body(
+            "DELETE",
+            f"/jobs/{_segment('job_id', job_id)}/tasks/{_segment('task_id', task_id)}",
+            None,
+            RequestOptions(
+                timeout=_check_timeout(timeout),
+                client_request_id=client_request_id,
+                return_client_request_id=return_client_request_id,
+                ocp_date=ocp_date,
+                if_match=if_match,
+                if_none_match=if_none_match,
+                if_modified_since=if_modified_since,
+                if_unmodified_since=if_unmodified_since,
+            ),
+            retry_policy,
+        )
+
+    async def terminate(
+        self,
+        job_id: str,
+        task_id: str,
+        *,
+        timeout: int | None = None,
+        client_request_id: str | None = None,
+        return_client_request_id: bool | None = None,
+        ocp_date: datetime | None = None,
+        if_match: str | None = None,
+        if_none_match: str | None = None,
+        if_modified_since: datetime | None = None,
+        if_unmodified_since: datetime | None = None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> ResponseMetadata:
+        """Terminate a task (``POST .../terminate``): it moves to ``completed``.
+
+        Raises:
+            ConflictError: e.g. ``TaskCompleted`` when the task has already completed.
+        """
+        return await self._no_body(
+            "POST",
+            f"/jobs/{_segment('job_id', job_id)}/tasks/{_segment('task_id', task_id)}/terminate",
+            None,
+            RequestOptions(
+                timeout=_check_timeout(timeout),
+                client_request_id=client_request_id,
+                return_client_request_id=return_client_request_id,
+                ocp_date=ocp_date,
+                if_match=if_match,
+                if_none_match=if_none_match,
+                if_modified_since=if_modified_since,
+                if_unmodified_since=if_unmodified_since,
+            ),
+            retry_policy,
+        )
+
+    async def reactivate(
+        self,
+        job_id: str,
+        task_id: str,
+        *,
+        timeout: int | None = None,
+        client_request_id: str | None = None,
+        return_client_request_id: bool | None = None,
+        ocp_date: datetime | None = None,
+        if_match: str | None = None,
+        if_none_match: str | None = None,
+        if_modified_since: datetime | None = None,
+        if_unmodified_since: datetime | None = None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> ResponseMetadata:
+        """Reactivate a failed task (``POST .../reactivate``): it becomes ``active`` again.
+
+        Reactivation makes the task eligible to be retried again up to its maximum retry
+        count, and resets its retry count. It fails for tasks that are not completed or that
+        completed successfully (exit code 0), and when the job has completed or is terminating
+        or being deleted.
+
+        Raises:
+            ConflictError: the service refused in the task's or job's current state.
+        """
+        return await self._no_body(
+            "POST",
+            f"/jobs/{_segment('job_id', job_id)}/tasks/{_segment('task_id', task_id)}/reactivate",
+            None,
+            RequestOptions(
+                timeout=_check_timeout(timeout),
+                client_request_id=client_request_id,
+                return_client_request_id=return_client_request_id,
+                ocp_date=ocp_date,
+                if_match=if_match,
+                if_none_match=if_none_match,
+                if_modified_since=if_modified_since,
+                if_unmodified_since=if_unmodified_since,
+            ),
+            retry_policy,
+        )
+
+    async def _no_body(
+        self,
+        method: str,
+        path: str,
+        content: bytes | None,
+        options: RequestOptions,
+        retry_policy: RetryPolicy | None,
+    ) -> ResponseMetadata:
+        url = self._pipeline.url(path, {"timeout": options.timeout})
+        state = CallState(client_request_id=options.client_request_id or str(uuid.uuid4()))
+        response = await self._call(
+            method, url, content=content, options=options, retry_policy=retry_policy, state=state
+        )
+        return ResponseMetadata.from_response(response, state.client_request_id)

@@ -1,0 +1,515 @@
+"""The one converter between the SDK's attrs models and the Batch service's JSON wire format.
+
+Everything that turns a model into JSON (or JSON into a model) goes through :data:`converter`,
+a :mod:`cattrs` orjson-preconfigured converter whose per-class hooks are *generated* (compiled
+to Python source by cattrs) the first time a class is seen. Nothing is written per field:
+
+* Wire names are derived from the attribute names (``command_line`` -> ``commandLine``). The few
+  the spec spells differently (``odata.nextLink``, ``userCPUTime``, ``readIOGiB``, ``username``...)
+  are stored in the attrs field metadata under :data:`WIRE_NAME` by the models module.
+* Unset (``None``) properties are omitted from request bodies.
+* Properties the model does not declare (newer service versions, older renamed properties,
+  ``odata.*`` annotations) are collected into the model's ``additional_properties`` dict when
+  structuring and written back when unstructuring, so a round trip loses nothing.
+* Datetimes are timezone-aware :class:`~datetime.datetime` values and ISO-8601 durations are
+  :class:`~datetime.timedelta` values. The service sends 7 fractional digits (.NET ticks), which
+  neither type can hold, so parsed values are small subclasses that remember the exact wire
+  text and give it back unchanged; values built by users are formatted canonically.
+
+Public helpers used by the rest of the SDK: :func:`to_wire`, :func:`from_wire`, :func:`dumps`,
+:func:`loads`, :func:`format_datetime`, :func:`parse_datetime`, :func:`format_http_date`,
+:func:`format_duration` and :func:`parse_duration`.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from types import NoneType
+from typing import Any, Final, TypeVar, cast
+
+import attrs
+import isodate
+import orjson
+from cattrs._compat import is_optional
+from cattrs.fns import identity
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+from cattrs.preconf.orjson import OrjsonConverter, make_converter
+
+__all__ = [
+    "WIRE_NAME",
+    "converter",
+    "dumps",
+    "format_datetime",
+    "format_duration",
+    "format_http_date",
+    "from_wire",
+    "loads",
+    "parse_datetime",
+    "parse_duration",
+    "to_wire",
+    "wire_name",
+]
+
+T = TypeVar("T")
+
+#: attrs field metadata key holding a wire name that camelCasing the attribute name cannot derive.
+WIRE_NAME: Final = "batch_tasks_async.wire_name"
+
+#: Name of the attribute every model uses for properties it does not declare.
+_EXTRA: Final = "additional_properties"
+
+
+def _to_camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def wire_name(field: attrs.Attribute[Any]) -> str:
+    """The JSON property name of an attrs model field (metadata override, else camelCase)."""
+    explicit = field.metadata.get(WIRE_NAME)
+    return str(explicit) if explicit is not None else _to_camel(field.name)
+
+
+# ---------------------------------------------------------------------------------------------
+# Datetimes
+# ---------------------------------------------------------------------------------------------
+
+
+class _WireDateTime(datetime):
+    """A datetime parsed from the wire that remembers the exact text it was parsed from.
+
+    ``datetime`` holds microseconds; the service sends 100 ns ticks. Keeping the text makes
+    ``to_dict()`` give back exactly what the service sent. Datetimes are immutable, so the text
+    always describes this value; anything derived from it (``replace()``, arithmetic, copies made
+    by ``datetime`` itself) is created without the text and is formatted canonically.
+    """
+
+    __slots__ = ("_wire",)
+    _wire: str
+
+    def __repr__(self) -> str:
+        return "datetime.datetime" + super().__repr__()[len(type(self).__name__) :]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickle/copy as a plain datetime: the value survives, the wire text is only a cache.
+        return (datetime, super().__reduce__()[1])
+
+
+class _WireDuration(timedelta):
+    """A timedelta parsed from an ISO-8601 duration that remembers the exact wire text.
+
+    ``TimeSpan.MaxValue`` (``P10675199DT2H48M5.4775807S``) has 100 ns precision that timedelta
+    cannot hold; the text is emitted again on serialization so round trips are lossless.
+    """
+
+    __slots__ = ("_wire",)
+    _wire: str
+
+    def __repr__(self) -> str:
+        return "datetime.timedelta" + super().__repr__()[len(type(self).__name__) :]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (timedelta, super().__reduce__()[1])
+
+
+def parse_datetime(text: str) -> datetime:
+    """Parse an ISO-8601 / RFC 3339 timestamp from the service into an aware ``datetime``.
+
+    Up to 7 (or more) fractional digits are accepted; digits beyond microseconds are truncated in
+    the value but kept in the returned object so :func:`format_datetime` reproduces ``text``. A
+    timestamp without an offset is taken as UTC (the service always sends UTC).
+
+    Raises:
+        ValueError: ``text`` is not an ISO-8601 timestamp.
+    """
+    value = _WireDateTime.fromisoformat(text)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    value._wire = text
+    return value
+
+
+def _check_aware(value: datetime) -> None:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(
+            f"naive datetime {value!r} cannot be sent to the Batch service: its time zone is "
+            "unknown; attach one, e.g. value.replace(tzinfo=datetime.UTC)"
+        )
+
+
+def format_datetime(value: datetime) -> str:
+    """Format a datetime for a JSON body: the service's own text when ``value`` was parsed from it,
+    otherwise UTC with a ``Z`` suffix and microseconds only when non-zero
+    (``2024-05-01T12:00:00Z``, ``2024-05-01T12:00:00.250000Z``).
+
+    Raises:
+        ValueError: ``value`` is naive. Naive datetimes are rejected rather than guessed to be
+            UTC or local time, because either guess silently shifts times for someone.
+    """
+    wire: str | None = getattr(value, "_wire", None)
+    if wire is not None:
+        return wire
+    _check_aware(value)
+    v = value.astimezone(UTC)
+    text = f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}"
+    if v.microsecond:
+        text += f".{v.microsecond:06d}"
+    return text + "Z"
+
+
+_DAYS: Final = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS: Final = (
+    "Jan",
+    "Feb",
+    "Mar",
+    "Apr",
+    "May",
+    "Jun",
+    "Jul",
+    "Aug",
+    "Sep",
+    "Oct",
+    "Nov",
+    "Dec",
+)
+
+
+def format_http_date(value: datetime) -> str:
+    """Format an aware datetime as an RFC 1123 HTTP date (``ocp-date``, ``If-Modified-Since``...).
+
+    Example: ``Tue, 06 Sep 2016 06:59:15 GMT``. Sub-second precision is dropped (HTTP dates have
+    whole seconds).
+
+    Raises:
+        ValueError: ``value`` is naive (see :func:`format_datetime`).
+    """
+    _check_aware(value)
+    v = value.astimezone(UTC)
+    return (
+        f"{_DAYS[v.weekday()]}, {v.day:02d} {_MONTHS[v.month - 1]} {v.year:04d} "
+        f"{v.hour:02d}:{v.minute:02d}:{v.second:02d} GMT"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Durations
+# ---------------------------------------------------------------------------------------------
+
+# The shape .NET's XmlConvert.ToString(TimeSpan) produces, which is all the service sends.
+_DURATION_RE: Final = re.compile(
+    r"(-)?P(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)(?:\.(\d+))?S)?)?",
+    re.ASCII,
+)
+_US_PER_SECOND: Final = 1_000_000
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse an ISO-8601 duration (``PT1H``, ``P7D``, ``P10675199DT2H48M5.4775807S``).
+
+    Fractions below a microsecond are truncated in the value but kept in the returned object, so
+    :func:`format_duration` gives ``text`` back unchanged. Weeks and fractional hours/minutes are
+    accepted too (through :mod:`isodate`).
+
+    Raises:
+        ValueError: ``text`` is not an ISO-8601 duration, or it uses calendar years or months,
+            which have no fixed length.
+    """
+    match = _DURATION_RE.fullmatch(text)
+    if match is not None and text not in ("P", "-P"):
+        sign, days, hours, minutes, seconds, fraction = match.groups()
+        total = (
+            ((int(days or 0) * 24 + int(hours or 0)) * 60 + int(minutes or 0)) * 60
+            + int(seconds or 0)
+        ) * _US_PER_SECOND
+        if fraction:
+            total += int(fraction[:6].ljust(6, "0"))
+        value = _WireDuration(microseconds=-total if sign else total)
+    else:
+        try:
+            parsed = isodate.parse_duration(text)
+        except (isodate.ISO8601Error, ValueError, TypeError) as exc:
+            raise ValueError(f"not an ISO-8601 duration: {text!r}") from exc
+        if not isinstance(parsed, timedelta):
+            raise ValueError(
+                f"duration {text!r} uses calendar years or months, which timedelta cannot hold"
+            )
+        value = _WireDuration(
+            days=parsed.days, seconds=parsed.seconds, microseconds=parsed.microseconds
+        )
+    value._wire = text
+    return value
+
+
+def format_duration(value: timedelta) -> str:
+    """Format a timedelta as an ISO-8601 duration the service accepts.
+
+    A value parsed from the service gives back its exact wire text. Other values are formatted
+    canonically, zero components omitted: ``P7D``, ``PT1H``, ``P1DT2H3M4.5S``, ``PT0S``,
+    ``-PT30S``.
+    """
+    wire: str | None = getattr(value, "_wire", None)
+    if wire is not None:
+        return wire
+    total = (value.days * 86_400 + value.seconds) * _US_PER_SECOND + value.microseconds
+    sign = "-" if total < 0 else ""
+    total = abs(total)
+    seconds, micros = divmod(total, _US_PER_SECOND)
+    days, seconds = divmod(seconds, 86_400)
+    hours, seconds = divmod(seconds, 3_600)
+    minutes, seconds = divmod(seconds, 60)
+    text = f"{sign}P{days}D" if days else f"{sign}P"
+    if hours or minutes or seconds or micros or not days:
+        text += "T"
+        if hours:
+            text += f"{hours}H"
+        if minutes:
+            text += f"{minutes}M"
+        if micros:
+            text += f"{seconds}.{micros:06d}".rstrip("0") + "S"
+        elif seconds or not (hours or minutes):
+            text += f"{seconds}S"
+    return text
+
+
+# ---------------------------------------------------------------------------------------------
+# The converter
+# ---------------------------------------------------------------------------------------------
+
+converter: OrjsonConverter = make_converter(
+    detailed_validation=False,
+    forbid_extra_keys=False,
+    prefer_attrib_converters=False,
+)
+"""The SDK's single cattrs converter (orjson preconf, generated hooks, camelCase wire names)."""
+
+
+def _passthrough(value: Any, _: Any) -> Any:
+    return value
+
+
+def _structure_datetime(value: Any, _: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    return parse_datetime(value)
+
+
+def _structure_duration(value: Any, _: Any) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    return parse_duration(value)
+
+
+_PRIMITIVES: Final = frozenset({str, int, float, bool})
+# JSON already has the right types: take them as they are. (Registered as an exact-type predicate:
+# a hook registered for `str` itself would also catch the str-based enums.)
+converter.register_structure_hook_func(_PRIMITIVES.__contains__, _passthrough)
+converter.register_structure_hook(datetime, _structure_datetime)
+converter.register_unstructure_hook(datetime, format_datetime)
+converter.register_structure_hook(timedelta, _structure_duration)
+converter.register_unstructure_hook(timedelta, format_duration)
+
+
+def _optional_inner(cls: Any) -> Any | None:
+    """``X`` for ``X | None`` (the shape of every non-required model field), else ``None``."""
+    args = getattr(cls, "__args__", None)
+    if not is_optional(cls) or args is None or len(args) != 2:
+        return None
+    return args[0] if args[1] is NoneType else args[1]
+
+
+def _optional_structure_factory(cls: Any) -> Callable[[Any, Any], Any]:
+    # cattrs' default Optional hook dispatches on the inner type on every call; resolve it once.
+    inner = _optional_inner(cls)
+    if inner in _PRIMITIVES:
+        return _passthrough
+    hook = converter.get_structure_hook(inner)
+
+    def structure(value: Any, _: Any) -> Any:
+        return None if value is None else hook(value, inner)
+
+    return structure
+
+
+def _optional_unstructure_factory(cls: Any) -> Callable[[Any], Any]:
+    inner = _optional_inner(cls)
+    if inner in _PRIMITIVES:
+        return identity  # cattrs inlines identity hooks into the generated code
+    hook = converter.get_unstructure_hook(inner)
+
+    def unstructure(value: Any) -> Any:
+        return None if value is None else hook(value)
+
+    return unstructure
+
+
+def _is_simple_optional(cls: Any) -> bool:
+    return _optional_inner(cls) is not None
+
+
+converter.register_structure_hook_factory(_is_simple_optional, _optional_structure_factory)
+converter.register_unstructure_hook_factory(_is_simple_optional, _optional_unstructure_factory)
+
+
+def _is_enum(cls: Any) -> bool:
+    return isinstance(cls, type) and issubclass(cls, enum.Enum)
+
+
+def _enum_structure_factory(cls: type[enum.Enum]) -> Callable[[Any, Any], enum.Enum]:
+    members = cls._value2member_map_
+
+    def structure(value: Any, _: Any) -> enum.Enum:
+        try:
+            return members[value]
+        except (KeyError, TypeError):
+            # Case-insensitive match / forward-compatible pseudo-member (see models._WireEnum).
+            return cls(value)
+
+    return structure
+
+
+def _unstructure_enum(value: Any) -> Any:
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+converter.register_structure_hook_factory(_is_enum, _enum_structure_factory)
+# Replaces the preconf pass-through, which would leave enum members, not plain strings, in
+# `to_dict()` output. `StrEnum` is registered by class too: class hooks (single dispatch) are
+# consulted before predicates and `str`'s identity hook would otherwise catch string enums.
+converter.register_unstructure_hook_factory(_is_enum, lambda _: _unstructure_enum)
+converter.register_unstructure_hook(enum.StrEnum, _unstructure_enum)
+
+
+def _is_model(cls: Any) -> bool:
+    return attrs.has(cls) and _EXTRA in attrs.fields_dict(cls)
+
+
+def _model_structure_factory(cls: type[T]) -> Callable[[Mapping[str, Any], Any], T]:
+    overrides: dict[str, Any] = {}
+    known: set[str] = set()
+    for field in attrs.fields(cast(Any, cls)):
+        if field.name == _EXTRA:
+            overrides[field.name] = override(omit=True)
+            continue
+        name = wire_name(field)
+        known.add(name)
+        overrides[field.name] = override(rename=name)
+    generated = make_dict_structure_fn(
+        cls,
+        converter,
+        _cattrs_forbid_extra_keys=False,
+        _cattrs_detailed_validation=False,
+        **overrides,
+    )
+    known_keys = frozenset(known)
+    issuperset = known_keys.issuperset
+
+    def structure(data: Mapping[str, Any], _: Any) -> T:
+        instance = generated(data, cls)
+        if not issuperset(data):
+            setattr(
+                instance,
+                _EXTRA,
+                {key: value for key, value in data.items() if key not in known_keys},
+            )
+        return instance
+
+    structure.__qualname__ = f"structure_{cls.__name__}"
+    return structure
+
+
+def _model_unstructure_factory(cls: type[T]) -> Callable[[T], dict[str, Any]]:
+    overrides: dict[str, Any] = {}
+    for field in attrs.fields(cast(Any, cls)):
+        if field.name == _EXTRA:
+            overrides[field.name] = override(omit=True)
+        else:
+            overrides[field.name] = override(rename=wire_name(field))
+    generated = make_dict_unstructure_fn(cls, converter, _cattrs_omit_if_default=True, **overrides)
+
+    def unstructure(instance: T) -> dict[str, Any]:
+        result = generated(instance)
+        extra: dict[str, Any] = getattr(instance, _EXTRA)
+        if extra:
+            for key, value in extra.items():
+                if key not in result:  # a declared property always wins over a stray duplicate
+                    result[key] = value
+        return result
+
+    unstructure.__qualname__ = f"unstructure_{cls.__name__}"
+    return unstructure
+
+
+converter.register_structure_hook_factory(_is_model, _model_structure_factory)
+converter.register_unstructure_hook_factory(_is_model, _model_unstructure_factory)
+
+# Per-class hook caches: skip the converter's dispatch machinery on the hot paths.
+_STRUCTURE_HOOKS: dict[type[Any], Callable[[Any, Any], Any]] = {}
+_UNSTRUCTURE_HOOKS: dict[type[Any], Callable[[Any], Any]] = {}
+
+
+def to_wire(obj: Any) -> dict[str, Any]:
+    """Unstructure a model into its JSON-ready wire dict (camelCase keys, ``None`` omitted)."""
+    cls = type(obj)
+    hook = _UNSTRUCTURE_HOOKS.get(cls)
+    if hook is None:
+        if not _is_model(cls):
+            raise TypeError(f"to_wire() expects a batch_tasks_async model, got {cls.__name__}")
+        hook = _UNSTRUCTURE_HOOKS[cls] = converter.get_unstructure_hook(cls)
+    result: dict[str, Any] = hook(obj)
+    return result
+
+
+def from_wire(cls: type[T], data: Any) -> T:
+    """Structure wire JSON (an already parsed dict) into an instance of the model ``cls``.
+
+    Raises:
+        TypeError: ``data`` is not a JSON object, or ``cls`` is not a model.
+        KeyError: a required property is missing.
+        ValueError: a datetime/duration/enum value is malformed.
+    """
+    hook = _STRUCTURE_HOOKS.get(cls)
+    if hook is None:
+        if not _is_model(cls):
+            raise TypeError(f"from_wire() expects a batch_tasks_async model, got {cls!r}")
+        hook = _STRUCTURE_HOOKS[cls] = converter.get_structure_hook(cls)
+    if not isinstance(data, Mapping):
+        raise TypeError(f"{cls.__name__} expects a JSON object, got {type(data).__name__}")
+    result: T = hook(data, cls)
+    return result
+
+
+def _orjson_default(obj: Any) -> Any:
+    if _is_model(type(obj)):
+        return to_wire(obj)
+    if isinstance(obj, datetime):
+        return format_datetime(obj)
+    if isinstance(obj, timedelta):
+        return format_duration(obj)
+    if isinstance(obj, enum.Enum):
+        return obj.value
+    raise TypeError(f"type {type(obj).__name__} is not JSON serializable")
+
+
+_OPTIONS: Final = orjson.OPT_PASSTHROUGH_DATETIME
+
+
+def dumps(obj: Any) -> bytes:
+    """Serialize a model, or plain JSON data that may contain models, to compact UTF-8 JSON.
+
+    Datetimes and timedeltas anywhere in plain data are formatted like model fields (naive
+    datetimes are rejected).
+    """
+    hook = _UNSTRUCTURE_HOOKS.get(type(obj))
+    if hook is not None:
+        return orjson.dumps(hook(obj), option=_OPTIONS)
+    if _is_model(type(obj)):
+        return orjson.dumps(to_wire(obj), option=_OPTIONS)
+    return orjson.dumps(obj, default=_orjson_default, option=_OPTIONS)
+
+
+def loads(data: bytes | bytearray | memoryview | str) -> Any:
+    """Parse JSON text (as received from the service) into plain Python data."""
+    return orjson.loads(data)
