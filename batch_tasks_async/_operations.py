@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -17,7 +17,9 @@ from ._response import ResponseMetadata
 from ._serialization import dumps, from_wire
 from .errors import ClientValidationError, ConflictError
 
-__all__ = ["TaskOperations"]
+__all__ = ["ChunkSender", "TaskOperations"]
+
+ChunkSender = Callable[..., Awaitable[list[models.TaskAddResult]]]
 
 
 def _segment(name: str, value: str) -> str:
@@ -498,6 +500,49 @@ class TaskOperations:
             ),
             retry_policy,
         )
+
+    def _chunk_sender(
+        self,
+        job_id: str,
+        *,
+        timeout: int | None = None,
+        return_client_request_id: bool | None = None,
+    ) -> ChunkSender:
+        """The "send one add-collection request" callable the bulk engine drives.
+
+        It sends a prepared ``{"value": [...]}`` body once, with the HTTP layer's retries off
+        (the engine owns every retry of bulk submission), and returns the per-task results in
+        the order the service gave them.
+        """
+        pipeline = self._pipeline
+        url = pipeline.url(
+            f"/jobs/{_segment('job_id', job_id)}/addtaskcollection",
+            {"timeout": _check_timeout(timeout)},
+        )
+        no_retries = RetryPolicy.disabled()
+
+        async def send(body: bytes, *, client_request_id: str) -> list[models.TaskAddResult]:
+            response = await pipeline.send(
+                "POST",
+                url,
+                content=body,
+                options=RequestOptions(
+                    timeout=timeout,
+                    client_request_id=client_request_id,
+                    return_client_request_id=return_client_request_id,
+                ),
+                retry_policy=no_retries,
+            )
+            data = loads(response)
+            values = data.get("value") if isinstance(data, dict) else None
+            if not isinstance(values, list):
+                raise ClientValidationError(
+                    "the service answered add collection without a 'value' list "
+                    f"(request-id {response.headers.get('request-id')})"
+                )
+            return [from_wire(models.TaskAddResult, item) for item in values]
+
+        return send
 
     async def _no_body(
         self,

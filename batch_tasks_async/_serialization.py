@@ -24,11 +24,12 @@ Public helpers used by the rest of the SDK: :func:`to_wire`, :func:`from_wire`, 
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from types import NoneType
-from typing import Any, Final, TypeVar, cast
+from typing import Any, Final, TypeVar, cast, get_args, get_origin
 
 import attrs
 import isodate
@@ -228,6 +229,8 @@ def parse_duration(text: str) -> timedelta:
             total += int(fraction[:6].ljust(6, "0"))
         value = _WireDuration(microseconds=-total if sign else total)
     else:
+        if text.endswith(("P", "T")) or not any(char.isdigit() for char in text):
+            raise ValueError(f"not an ISO-8601 duration: {text!r}")
         try:
             parsed = isodate.parse_duration(text)
         except (isodate.ISO8601Error, ValueError, TypeError) as exc:
@@ -241,6 +244,11 @@ def parse_duration(text: str) -> timedelta:
         )
     value._wire = text
     return value
+
+
+# Durations repeat across tasks (retention time, TimeSpan.MaxValue...) and parsed ones are
+# immutable, so parsing each spelling once is safe.
+_parse_duration_cached: Final = functools.lru_cache(maxsize=512)(parse_duration)
 
 
 def format_duration(value: timedelta) -> str:
@@ -290,26 +298,42 @@ def _passthrough(value: Any, _: Any) -> Any:
     return value
 
 
-def _structure_datetime(value: Any, _: Any) -> datetime:
-    if isinstance(value, datetime):
+# Structure hooks for the leaf types. Each accepts ``None`` (JSON ``null``) and returns it, so
+# ``X | None`` fields need no extra wrapper call.
+
+
+def _structure_datetime(value: Any, _: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
         return value
     return parse_datetime(value)
 
 
-def _structure_duration(value: Any, _: Any) -> timedelta:
-    if isinstance(value, timedelta):
+def _structure_duration(value: Any, _: Any) -> timedelta | None:
+    if value is None or isinstance(value, timedelta):
         return value
-    return parse_duration(value)
+    return _parse_duration_cached(value)
+
+
+def _enum_structure_factory(cls: type[enum.Enum]) -> Callable[[Any, Any], Any]:
+    members = cls._value2member_map_  # filled by WireEnum._missing_ with spellings seen
+
+    def structure(value: Any, _: Any) -> Any:
+        try:
+            return members[value]
+        except KeyError:
+            # Another letter case, or a value this SDK does not know (see models.WireEnum).
+            return cls(value)
+        except TypeError:  # unhashable JSON (list/dict) where a string belongs
+            return cls(value)
+
+    return structure
+
+
+def _unstructure_enum(value: Any) -> Any:
+    return value.value if isinstance(value, enum.Enum) else value
 
 
 _PRIMITIVES: Final = frozenset({str, int, float, bool})
-# JSON already has the right types: take them as they are. (Registered as an exact-type predicate:
-# a hook registered for `str` itself would also catch the str-based enums.)
-converter.register_structure_hook_func(_PRIMITIVES.__contains__, _passthrough)
-converter.register_structure_hook(datetime, _structure_datetime)
-converter.register_unstructure_hook(datetime, format_datetime)
-converter.register_structure_hook(timedelta, _structure_duration)
-converter.register_unstructure_hook(timedelta, format_duration)
 
 
 def _optional_inner(cls: Any) -> Any | None:
@@ -320,60 +344,73 @@ def _optional_inner(cls: Any) -> Any | None:
     return args[0] if args[1] is NoneType else args[1]
 
 
-def _optional_structure_factory(cls: Any) -> Callable[[Any, Any], Any]:
-    # cattrs' default Optional hook dispatches on the inner type on every call; resolve it once.
-    inner = _optional_inner(cls)
-    if inner in _PRIMITIVES:
-        return _passthrough
-    hook = converter.get_structure_hook(inner)
-
-    def structure(value: Any, _: Any) -> Any:
-        return None if value is None else hook(value, inner)
-
-    return structure
-
-
-def _optional_unstructure_factory(cls: Any) -> Callable[[Any], Any]:
-    inner = _optional_inner(cls)
-    if inner in _PRIMITIVES:
-        return identity  # cattrs inlines identity hooks into the generated code
-    hook = converter.get_unstructure_hook(inner)
-
-    def unstructure(value: Any) -> Any:
-        return None if value is None else hook(value)
-
-    return unstructure
-
-
-def _is_simple_optional(cls: Any) -> bool:
-    return _optional_inner(cls) is not None
-
-
-converter.register_structure_hook_factory(_is_simple_optional, _optional_structure_factory)
-converter.register_unstructure_hook_factory(_is_simple_optional, _optional_unstructure_factory)
-
-
 def _is_enum(cls: Any) -> bool:
     return isinstance(cls, type) and issubclass(cls, enum.Enum)
 
 
-def _enum_structure_factory(cls: type[enum.Enum]) -> Callable[[Any, Any], enum.Enum]:
-    members = cls._value2member_map_
-
-    def structure(value: Any, _: Any) -> enum.Enum:
-        try:
-            return members[value]
-        except (KeyError, TypeError):
-            # Case-insensitive match / forward-compatible pseudo-member (see models._WireEnum).
-            return cls(value)
-
-    return structure
+def _is_model(cls: Any) -> bool:
+    return attrs.has(cls) and _EXTRA in attrs.fields_dict(cls)
 
 
-def _unstructure_enum(value: Any) -> Any:
-    return value.value if isinstance(value, enum.Enum) else value
+def _structure_hook_for(cls: Any) -> Callable[[Any, Any], Any]:
+    """Resolve, once, the structure hook of a model field's type.
+
+    Resolved here rather than by the converter's dispatch because class dispatch would route
+    the ``str``-based enums to ``str`` and cattrs' own ``Optional`` hook dispatches on every call.
+    JSON scalars are taken as they are (coercing ``"1"`` to ``1`` would hide service bugs).
+    """
+    inner = _optional_inner(cls)
+    target = cls if inner is None else inner
+    if target in _PRIMITIVES:
+        return _passthrough
+    if target is datetime:
+        return _structure_datetime
+    if target is timedelta:
+        return _structure_duration
+    if _is_enum(target):
+        return _enum_structure_factory(target)
+    if get_origin(target) is list:
+        (item_type,) = get_args(target)
+        item_hook = _structure_hook_for(item_type)
+
+        def structure_list(value: Any, _: Any) -> Any:
+            if value is None:
+                return None
+            return [item_hook(item, item_type) for item in value]
+
+        return structure_list
+    hook = converter.get_structure_hook(target)  # models: None-tolerant by construction
+    if inner is None or _is_model(target):
+        return hook
+
+    def structure_optional(value: Any, _: Any) -> Any:
+        return None if value is None else hook(value, target)
+
+    return structure_optional
 
 
+def _unstructure_hook_for(cls: Any) -> Callable[[Any], Any]:
+    """Resolve, once, the unstructure hook of a model field's type (see _structure_hook_for)."""
+    inner = _optional_inner(cls)
+    target = cls if inner is None else inner
+    if target in _PRIMITIVES:
+        return identity  # cattrs inlines identity hooks into the generated code
+    if _is_enum(target):
+        return _unstructure_enum
+    if get_origin(target) is list:
+        (item_type,) = get_args(target)
+        item_hook = _unstructure_hook_for(item_type)
+        if item_hook is identity:
+            return list
+        return lambda value: [item_hook(item) for item in value]
+    # None never reaches these: unset fields are omitted before their hook would be called.
+    return converter.get_unstructure_hook(target)
+
+
+converter.register_structure_hook(datetime, _structure_datetime)
+converter.register_unstructure_hook(datetime, format_datetime)
+converter.register_structure_hook(timedelta, _structure_duration)
+converter.register_unstructure_hook(timedelta, format_duration)
 converter.register_structure_hook_factory(_is_enum, _enum_structure_factory)
 # Replaces the preconf pass-through, which would leave enum members, not plain strings, in
 # `to_dict()` output. `StrEnum` is registered by class too: class hooks (single dispatch) are
@@ -382,20 +419,17 @@ converter.register_unstructure_hook_factory(_is_enum, lambda _: _unstructure_enu
 converter.register_unstructure_hook(enum.StrEnum, _unstructure_enum)
 
 
-def _is_model(cls: Any) -> bool:
-    return attrs.has(cls) and _EXTRA in attrs.fields_dict(cls)
-
-
-def _model_structure_factory(cls: type[T]) -> Callable[[Mapping[str, Any], Any], T]:
+def _model_structure_factory(cls: type[T]) -> Callable[[Mapping[str, Any] | None, Any], T | None]:
     overrides: dict[str, Any] = {}
     known: set[str] = set()
+    attrs.resolve_types(cast(Any, cls))  # models use `from __future__ import annotations`
     for field in attrs.fields(cast(Any, cls)):
         if field.name == _EXTRA:
             overrides[field.name] = override(omit=True)
             continue
         name = wire_name(field)
         known.add(name)
-        overrides[field.name] = override(rename=name)
+        overrides[field.name] = override(rename=name, struct_hook=_structure_hook_for(field.type))
     generated = make_dict_structure_fn(
         cls,
         converter,
@@ -406,7 +440,9 @@ def _model_structure_factory(cls: type[T]) -> Callable[[Mapping[str, Any], Any],
     known_keys = frozenset(known)
     issuperset = known_keys.issuperset
 
-    def structure(data: Mapping[str, Any], _: Any) -> T:
+    def structure(data: Mapping[str, Any] | None, _: Any) -> T | None:
+        if data is None:
+            return None
         instance = generated(data, cls)
         if not issuperset(data):
             setattr(
@@ -422,11 +458,14 @@ def _model_structure_factory(cls: type[T]) -> Callable[[Mapping[str, Any], Any],
 
 def _model_unstructure_factory(cls: type[T]) -> Callable[[T], dict[str, Any]]:
     overrides: dict[str, Any] = {}
+    attrs.resolve_types(cast(Any, cls))  # models use `from __future__ import annotations`
     for field in attrs.fields(cast(Any, cls)):
         if field.name == _EXTRA:
             overrides[field.name] = override(omit=True)
         else:
-            overrides[field.name] = override(rename=wire_name(field))
+            overrides[field.name] = override(
+                rename=wire_name(field), unstruct_hook=_unstructure_hook_for(field.type)
+            )
     generated = make_dict_unstructure_fn(cls, converter, _cattrs_omit_if_default=True, **overrides)
 
     def unstructure(instance: T) -> dict[str, Any]:

@@ -98,7 +98,8 @@ class SharedKeyVerifier:
         if lengths[0] in ("", "0"):
             lengths = ["0", ""] if method not in ("GET", "HEAD") else ["", "0"]
         rest = "\n".join(values.get(h, "") for h in _HEADERS_TO_SIGN[3:]) + "\n"
-        head = f"{method}\n{values.get('content-encoding', '')}\n{values.get('content-language', '')}\n"
+        encoding = values.get("content-encoding", "")
+        head = f"{method}\n{encoding}\n{values.get('content-language', '')}\n"
         ocp_part = "".join(f"{n}:{v}\n" for n, v in sorted(ocp))
         paths = [raw_path]
         decoded = unquote(raw_path)
@@ -107,9 +108,7 @@ class SharedKeyVerifier:
         for length in lengths:
             for path in paths:
                 for query in _query_variants(query_string):
-                    string_to_sign = (
-                        f"{head}{length}\n{rest}{ocp_part}/{account}{path}{query}"
-                    )
+                    string_to_sign = f"{head}{length}\n{rest}{ocp_part}/{account}{path}{query}"
                     if hmac.compare_digest(sign(self._key, string_to_sign), signature):
                         return True
         return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Literal
 
 import attrs
@@ -71,6 +72,14 @@ Lifecycle = Literal["instant", "manual"] | float
 StatusCasing = Literal["pascal", "lower"]
 
 
+def _str_frozenset(values: Iterable[str]) -> frozenset[str]:
+    return frozenset(values)
+
+
+def _str_tuple(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(values)
+
+
 def _probability(_inst: object, attribute: attrs.Attribute[float], value: float) -> None:
     if not 0.0 <= value <= 1.0:
         raise ValueError(f"{attribute.name} must be between 0 and 1, not {value!r}")
@@ -112,7 +121,7 @@ class FaultConfig:
     #: Operations the faults apply to (names from :data:`ALL_OPERATIONS`).
     operations: frozenset[str] = attrs.field(
         default=frozenset({"task_add_collection", "task_add"}),
-        converter=frozenset,
+        converter=_str_frozenset,
         validator=_check_operations,
     )
     #: Probability that one task of an add-collection request gets a ``servererror`` result
@@ -123,7 +132,7 @@ class FaultConfig:
     #: Probability that a whole request is answered ``503 ServerBusy`` with Retry-After.
     busy_503: float = attrs.field(default=0.0, validator=_probability)
     #: Retry-After (seconds) sent with the 429 and 503 faults.
-    retry_after: int = attrs.field(default=1, validator=_non_negative)
+    retry_after: int = attrs.field(default=1, validator=attrs.validators.ge(0))
     #: Probability that a whole request is answered ``500 InternalError`` before commit.
     internal_error_500: float = attrs.field(default=0.0, validator=_probability)
     #: Probability that the connection is dropped (no response) before anything is committed.
@@ -169,9 +178,11 @@ class EmulatorConfig:
     #: any other value accepts exactly that token.
     accept_bearer_token: str | None = None
     #: Jobs created at start-up (so ``batch-tasks submit`` works against a fresh emulator).
-    jobs: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    jobs: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
     #: Accepted ``api-version`` values.
-    api_versions: frozenset[str] = attrs.field(default=DEFAULT_API_VERSIONS, converter=frozenset)
+    api_versions: frozenset[str] = attrs.field(
+        default=DEFAULT_API_VERSIONS, converter=_str_frozenset
+    )
     #: Largest accepted request body in bytes (larger: ``413 RequestBodyTooLarge``).
     max_body_bytes: int = 1_048_576
     #: Largest number of tasks in one add-collection request.

@@ -8,7 +8,9 @@ from typing import Any
 
 __all__ = ["ERROR_METADATA_SUFFIX", "MESSAGES", "EmulatorHTTPError", "error_body"]
 
-ERROR_METADATA_SUFFIX = "/$metadata#Microsoft.Azure.Batch.Protocol.Entities.Container.errors/@Element"
+ERROR_METADATA_SUFFIX = (
+    "/$metadata#Microsoft.Azure.Batch.Protocol.Entities.Container.errors/@Element"
+)
 
 #: The service's message text per error code (from the recordings and the Batch error list).
 MESSAGES: dict[str, str] = {
@@ -18,16 +20,26 @@ MESSAGES: dict[str, str] = {
     ),
     "ConditionNotMet": "The condition specified using HTTP conditional header(s) is not met.",
     "InternalError": "Server encountered an internal error. Please try the request again.",
-    "InvalidPropertyValue": "The value provided for one of the properties in the request body is invalid.",
-    "InvalidQueryParameterValue": "Value for one of the query parameters specified in the request URI is invalid.",
+    "InvalidPropertyValue": (
+        "The value provided for one of the properties in the request body is invalid."
+    ),
+    "InvalidQueryParameterValue": (
+        "Value for one of the query parameters specified in the request URI is invalid."
+    ),
     "InvalidRequestBody": "The specified Request Body is not syntactically valid.",
     "InvalidHeaderValue": "The value for one of the HTTP headers is not in the correct format.",
     "JobExists": "The specified job already exists.",
     "JobNotFound": "The specified job does not exist.",
     "MissingRequiredProperty": "A required property was not specified in the request body.",
-    "MissingRequiredQueryParameter": "A query parameter that's mandatory for this request is not specified.",
-    "OperationInvalidForCurrentState": "The specified operation is not valid for the current state of the resource.",
-    "RequestBodyTooLarge": "The request body is too large and exceeds the maximum permissible limit.",
+    "MissingRequiredQueryParameter": (
+        "A query parameter that's mandatory for this request is not specified."
+    ),
+    "OperationInvalidForCurrentState": (
+        "The specified operation is not valid for the current state of the resource."
+    ),
+    "RequestBodyTooLarge": (
+        "The request body is too large and exceeds the maximum permissible limit."
+    ),
     "ResourceNotFound": "The specified resource does not exist.",
     "ServerBusy": "The server is currently unable to receive requests. Please retry your request.",
     "TaskCompleted": "The specified task is already completed.",

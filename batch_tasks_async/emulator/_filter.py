@@ -108,7 +108,7 @@ def _tokenize(text: str) -> list[tuple[str, Any]]:
     while pos < len(text):
         match = _TOKEN.match(text, pos)
         if not match or match.end() == pos:
-            raise FilterError(f"unexpected text at position {pos}: {text[pos:pos + 20]!r}")
+            raise FilterError(f"unexpected text at position {pos}: {text[pos : pos + 20]!r}")
         pos = match.end()
         if match["dt"] is not None:
             tokens.append(("lit", parse_datetime(match["dtv"])))

@@ -29,11 +29,7 @@ _EXIT = re.compile(r"(?:^|[\s;&|('\"])exit\s+(-?\d+)", re.IGNORECASE)
 
 def valid_id(value: object) -> bool:
     """Batch ids: 1 to 64 letters, digits, hyphens and underscores."""
-    return (
-        isinstance(value, str)
-        and 0 < len(value) <= 64
-        and all(ch in _ID_CHARS for ch in value)
-    )
+    return isinstance(value, str) and 0 < len(value) <= 64 and all(ch in _ID_CHARS for ch in value)
 
 
 def exit_code_of(command_line: object) -> int:
@@ -275,7 +271,10 @@ class Store:
                 "code": "FailureExitCode",
                 "message": "The task exited with an exit code representing a failure",
                 "details": [
-                    {"name": "Message", "value": "The task process exited with an unexpected exit code"},
+                    {
+                        "name": "Message",
+                        "value": "The task process exited with an unexpected exit code",
+                    },
                     {"name": "AdditionalErrorCode", "value": "FailureExitCode"},
                 ],
             }
@@ -406,7 +405,9 @@ class Store:
             "waitTime": "PT0S",
         }
 
-    def subtasks_wire(self, job: JobRecord, task: TaskRecord, base_url: str) -> list[dict[str, Any]]:
+    def subtasks_wire(
+        self, job: JobRecord, task: TaskRecord, base_url: str
+    ) -> list[dict[str, Any]]:
         """Subtasks 1..N-1 of a multi-instance task that has started (the primary is the task)."""
         settings = task.body.get("multiInstanceSettings")
         if not isinstance(settings, Mapping) or task.start_time is None:

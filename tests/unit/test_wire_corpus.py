@@ -271,7 +271,9 @@ def _bodies(shared: Path, source: str) -> dict[str, tuple[Any, str]]:
 def _discover(shared: Path) -> list[Case]:
     if not shared.is_dir():
         return []
-    sources = [p.relative_to(shared).as_posix() for p in sorted(shared.glob(f"{_EXAMPLES}/*/Task*.json"))]
+    sources = [
+        p.relative_to(shared).as_posix() for p in sorted(shared.glob(f"{_EXAMPLES}/*/Task*.json"))
+    ]
     sources += sorted({f"{_RECORDINGS}/{row[0]}" for row in _index(shared)})
     return [
         Case(source, locator, model_name)
