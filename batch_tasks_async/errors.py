@@ -35,7 +35,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .models import TaskAddResult
+    from .models import TaskAddCollectionResult, TaskAddResult
 
 __all__ = [
     "AuthenticationError",
@@ -311,6 +311,8 @@ class CreateTasksError(BatchError):
         unconfirmed: Tasks never confirmed either way, each with the reason.
         request_errors: Request-level errors that stopped the run or exhausted retries.
         added: How many tasks were confirmed added.
+        result: The full result, one entry per task (``add_collection`` only; ``None`` from a
+            stream, whose results were yielded).
     """
 
     def __init__(
@@ -320,7 +322,9 @@ class CreateTasksError(BatchError):
         unconfirmed: Sequence[UnconfirmedTask],
         request_errors: Sequence[BaseException],
         added: int,
+        result: TaskAddCollectionResult | None = None,
     ) -> None:
+        self.result = result
         self.failed = list(failed)
         self.unconfirmed = list(unconfirmed)
         self.request_errors = list(request_errors)

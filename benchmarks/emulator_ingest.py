@@ -21,9 +21,10 @@ import os
 import resource
 import sys
 import time
+from collections.abc import Callable, Coroutine
 from email.utils import formatdate
+from typing import Any
 
-import httpx
 import orjson
 
 from batch_tasks_async.emulator import EmulatorConfig, EmulatorProcess
@@ -140,15 +141,22 @@ def main(argv: list[str] | None = None) -> int:
     try:
         import uvloop
 
-        runner = uvloop.run
+        loop_factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
     except ImportError:  # pragma: no cover - uvloop ships with uvicorn[standard]
-        runner = asyncio.run
+        loop_factory = asyncio.new_event_loop
+
+    def runner(coro: Coroutine[Any, Any, int]) -> int:
+        with asyncio.Runner(loop_factory=loop_factory) as loop_runner:
+            return loop_runner.run(coro)
+
     with EmulatorProcess(config, cpu=server_cpu) as proc:
         assert proc.url is not None
         hostport = proc.url.removeprefix("http://")
         host, port = hostport.rsplit(":", 1)
         runner(
-            _drive("w", host, int(port), args.connections, args.tasks_per_request, args.warmup, auth)
+            _drive(
+                "w", host, int(port), args.connections, args.tasks_per_request, args.warmup, auth
+            )
         )
         before = proc.stats()["tasks_committed"]
         server_cpu_before = proc.cpu_seconds()

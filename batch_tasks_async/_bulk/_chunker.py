@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Iterable
 from typing import Final, Generic, TypeVar
 
-__all__ = ["BODY_PREFIX", "BODY_SUFFIX", "ENVELOPE_BYTES", "Chunker", "build_body", "body_size"]
+__all__ = ["BODY_PREFIX", "BODY_SUFFIX", "ENVELOPE_BYTES", "Chunker", "body_size", "build_body"]
 
 T = TypeVar("T")
 

@@ -65,7 +65,9 @@ class BulkRetryPolicy:
     sleep: SleepFunction = attrs.field(default=anyio.sleep, eq=False)
 
     @classmethod
-    def no_backoff(cls, *, max_attempts: int = 5, max_throttled_attempts: int = 30) -> BulkRetryPolicy:
+    def no_backoff(
+        cls, *, max_attempts: int = 5, max_throttled_attempts: int = 30
+    ) -> BulkRetryPolicy:
         """A policy that retries without waiting (``Retry-After`` included); for tests."""
         return cls(
             max_attempts=max_attempts,

@@ -135,7 +135,9 @@ class ConnectionSettings:
 
 
 @asynccontextmanager
-async def open_client(settings: ConnectionSettings, **client_options: Any) -> AsyncIterator[BatchClient]:
+async def open_client(
+    settings: ConnectionSettings, **client_options: Any
+) -> AsyncIterator[BatchClient]:
     """Open a :class:`BatchClient` for ``settings``, closing it (and any credential) after.
 
     Raises:

@@ -52,9 +52,7 @@ EXIT_INTERRUPTED = 130
 class CommandFailed(click.ClickException):
     """An expected failure, printed as ``error: <message>`` with the given exit code."""
 
-    def __init__(self, message: str, exit_code: int = EXIT_FAILURE) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
+    exit_code = EXIT_FAILURE
 
     def show(self, file: Any = None) -> None:
         """Print ``error: <message>`` on standard error."""
@@ -119,7 +117,7 @@ def describe_error(error: BaseException) -> str:
 
 
 def _expected(error: BaseException) -> bool:
-    return isinstance(error, BatchError | OSError | *_identity_error_types())
+    return isinstance(error, (BatchError, OSError, *_identity_error_types()))
 
 
 def run_async(
@@ -134,7 +132,9 @@ def run_async(
     try:
         code = anyio.run(func)
     except click.ClickException as error:
-        error.message = scrub(error.message, secrets)
+        text = error.format_message()
+        if scrub(text, secrets) != text:
+            raise CommandFailed(scrub(text, secrets)) from None
         raise
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from typing import Any, BinaryIO
 
-import click
 import orjson
 from rich.console import Console
 from rich.table import Table
 
+from .._serialization import dumps
 from ..models import CloudTask, SubtaskInformation
 
 __all__ = [
     "print_json",
+    "stderr_console",
+    "stdout_console",
     "subtask_table",
     "task_table",
     "write_jsonl",
@@ -67,21 +70,28 @@ def subtask_table(subtasks: Sequence[SubtaskInformation]) -> Table:
     return table
 
 
+def _stdout_bytes() -> BinaryIO:
+    """Standard output as a binary stream (text written before is flushed first)."""
+    sys.stdout.flush()
+    buffer: BinaryIO = sys.stdout.buffer
+    return buffer
+
+
 async def write_jsonl(items: AsyncIterator[CloudTask] | AsyncIterator[SubtaskInformation]) -> int:
     """Write each item's wire JSON as one line on standard output; return how many."""
-    out = click.get_binary_stream("stdout")
+    out = _stdout_bytes()
     count = 0
     async for item in items:
-        out.write(orjson.dumps(item.to_dict()) + b"\n")
+        out.write(dumps(item) + b"\n")
         count += 1
     out.flush()
     return count
 
 
 def print_json(data: Any) -> None:
-    """Print ``data`` as indented JSON on standard output."""
-    out = click.get_binary_stream("stdout")
-    out.write(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
+    """Print ``data`` (a model or plain JSON data) as indented JSON on standard output."""
+    out = _stdout_bytes()
+    out.write(orjson.dumps(orjson.loads(dumps(data)), option=orjson.OPT_INDENT_2) + b"\n")
     out.flush()
 
 

@@ -377,8 +377,10 @@ class _App:
         if not ctx.faults_on or not rate:
             return
         now = time.monotonic()
-        tokens = rate if job.bucket_tokens is None else job.bucket_tokens
-        tokens = min(rate, tokens + (now - job.bucket_time) * rate)
+        if job.bucket_tokens is None:
+            tokens = rate
+        else:
+            tokens = min(rate, job.bucket_tokens + (now - job.bucket_time) * rate)
         job.bucket_time = now
         if tokens >= min(count, rate):
             job.bucket_tokens = tokens - count

@@ -13,7 +13,7 @@ import re
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from email.utils import formatdate
 from typing import Any
@@ -492,7 +492,3 @@ class Store:
         """In-process lookup used by the handle; raises ``KeyError``."""
         job = self.jobs[job_id.lower()]
         return job, job.tasks[task_id.lower()]
-
-    def with_lock(self, fn: Callable[[], Any]) -> Any:
-        with self.lock:
-            return fn()

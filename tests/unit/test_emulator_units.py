@@ -132,7 +132,11 @@ def _signed(method: str, url: str, headers: dict[str, str], body: bytes | None =
 @pytest.mark.parametrize(
     ("method", "url", "body"),
     [
-        ("GET", "http://h/jobs/j/tasks?api-version=2025-06-01&$filter=state%20eq%20%27active%27", None),
+        (
+            "GET",
+            "http://h/jobs/j/tasks?api-version=2025-06-01&$filter=state%20eq%20%27active%27",
+            None,
+        ),
         ("POST", "http://h/jobs/j/addtaskcollection?api-version=2025-06-01", b'{"value":[]}'),
         ("POST", "http://h/jobs/j/tasks/t/terminate?api-version=2025-06-01&timeOut=30", None),
         ("DELETE", "http://h/jobs/j/tasks/t%20x?api-version=2025-06-01", None),

@@ -1,0 +1,353 @@
+"""Unit tests of the command line's building blocks (no emulator, no network)."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+from typing import Any
+
+import anyio
+import click
+import pytest
+from click.testing import CliRunner
+from rich.console import Console
+
+from batch_tasks_async import SharedKeyCredential
+from batch_tasks_async._bulk import BulkProgress
+from batch_tasks_async.cli import cli
+from batch_tasks_async.cli._connection import (
+    DEFAULT_EMULATOR_ACCOUNT,
+    DEFAULT_EMULATOR_URL,
+    ConnectionSettings,
+    is_loopback,
+    open_client,
+)
+from batch_tasks_async.cli._demo import DemoReport, generate_tasks
+from batch_tasks_async.cli._errors import describe_error, scrub
+from batch_tasks_async.cli._jsonl import MalformedLine, parse_line, read_tasks
+from batch_tasks_async.cli._progress import ProgressView, format_progress
+from batch_tasks_async.cli._tasks import _parse_duration
+from batch_tasks_async.errors import (
+    AuthenticationError,
+    BatchConnectionError,
+    ClientValidationError,
+    NotFoundError,
+)
+
+KEY = "c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seQ=="
+
+
+@pytest.fixture(autouse=True)
+def _no_ambient_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("BATCH_ACCOUNT_URL", "BATCH_ACCOUNT_NAME", "BATCH_ACCOUNT_KEY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+# -- connection settings -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://127.0.0.1:8765", True),
+        ("http://localhost:1234/", True),
+        ("http://[::1]:8765", True),
+        ("127.0.0.2:80", True),
+        ("https://acct.westeurope.batch.azure.com", False),
+        ("http://10.0.0.1:8765", False),
+        ("acct.westeurope.batch.azure.com", False),
+    ],
+)
+def test_is_loopback(url: str, expected: bool) -> None:
+    assert is_loopback(url) is expected
+
+
+def test_emulator_flag_defaults_to_the_local_emulator() -> None:
+    settings = ConnectionSettings.resolve(
+        url=None, account_name=None, account_key=None, emulator=True
+    )
+    assert settings.url == DEFAULT_EMULATOR_URL == "http://127.0.0.1:8765"
+    assert settings.account_name == DEFAULT_EMULATOR_ACCOUNT == "emulator"
+    assert settings.account_key is None
+    assert settings.describe_auth() == "none (local emulator)"
+
+
+def test_emulator_flag_keeps_what_it_is_told() -> None:
+    settings = ConnectionSettings.resolve(
+        url="http://127.0.0.1:9000", account_name="mine", account_key=KEY, emulator=True
+    )
+    assert (settings.url, settings.account_name, settings.account_key) == (
+        "http://127.0.0.1:9000",
+        "mine",
+        KEY,
+    )
+    assert settings.describe_auth() == "Shared Key (account mine)"
+
+
+def test_account_name_comes_from_the_url() -> None:
+    settings = ConnectionSettings.resolve(
+        url="https://acct1.westeurope.batch.azure.com",
+        account_name=None,
+        account_key=KEY,
+        emulator=False,
+    )
+    assert settings.account_name == "acct1"
+
+
+def test_no_url_is_a_usage_error() -> None:
+    with pytest.raises(click.UsageError, match="BATCH_ACCOUNT_URL"):
+        ConnectionSettings.resolve(url=None, account_name=None, account_key=None, emulator=False)
+
+
+def test_key_without_a_name_is_a_usage_error() -> None:
+    with pytest.raises(click.UsageError, match="account name"):
+        ConnectionSettings.resolve(
+            url="http://127.0.0.1:9", account_name=None, account_key=KEY, emulator=False
+        )
+
+
+def test_the_key_is_not_in_the_settings_repr() -> None:
+    settings = ConnectionSettings.resolve(
+        url="http://127.0.0.1:9", account_name="a", account_key=KEY, emulator=False
+    )
+    assert KEY not in repr(settings)
+    assert settings.secrets == (KEY,)
+
+
+def test_entra_id_is_used_without_a_key_for_a_remote_account() -> None:
+    settings = ConnectionSettings.resolve(
+        url="https://acct.westeurope.batch.azure.com",
+        account_name=None,
+        account_key=None,
+        emulator=False,
+    )
+    assert settings.describe_auth() == "Microsoft Entra ID (DefaultAzureCredential)"
+
+    async def credential_type() -> str:
+        async with open_client(settings) as client:
+            return type(client._credential).__name__
+
+    assert anyio.run(credential_type) == "DefaultAzureCredential"
+
+
+@pytest.mark.parametrize(
+    ("url", "key", "expected"),
+    [
+        ("http://127.0.0.1:9", None, type(None)),
+        ("http://127.0.0.1:9", KEY, SharedKeyCredential),
+    ],
+)
+def test_open_client_picks_the_credential(url: str, key: str | None, expected: type) -> None:
+    settings = ConnectionSettings.resolve(
+        url=url, account_name="a", account_key=key, emulator=False
+    )
+
+    async def credential() -> Any:
+        async with open_client(settings) as client:
+            return client._credential
+
+    assert isinstance(anyio.run(credential), expected)
+
+
+def test_a_missing_url_exits_2_with_a_hint() -> None:
+    result = CliRunner().invoke(cli, ["list", "job-1"])
+    assert result.exit_code == 2
+    assert "--account-url" in result.stderr
+    assert "Traceback" not in result.output
+
+
+# -- error reporting ---------------------------------------------------------------------------
+
+
+def test_describe_service_error_has_code_message_and_ids() -> None:
+    error = NotFoundError(
+        404,
+        code="TaskNotFound",
+        message="The specified task does not exist.\nRequestId:abc\nTime:2024",
+        request_id="req-1",
+        client_request_id="client-1",
+    )
+    text = describe_error(error)
+    assert text.startswith("TaskNotFound (HTTP 404): The specified task does not exist.")
+    assert "request-id req-1" in text
+    assert "client-request-id client-1" in text
+    assert "RequestId:abc" not in text
+
+
+def test_describe_authentication_error_gives_a_hint() -> None:
+    error = AuthenticationError(403, code="AuthenticationFailed", message="Server failed")
+    assert "check the account name and key" in describe_error(error)
+
+
+def test_describe_transport_error_says_the_outcome_is_unknown() -> None:
+    error = BatchConnectionError(
+        "connection reset", request_sent=True, method="POST", url="http://h/x"
+    )
+    text = describe_error(error)
+    assert "BatchConnectionError: connection reset (POST http://h/x)" in text
+    assert "outcome is unknown" in text
+
+
+def test_describe_validation_error() -> None:
+    assert describe_error(ClientValidationError("bad")) == "invalid input: bad"
+
+
+def test_scrub_hides_every_secret() -> None:
+    assert scrub(f"a {KEY} b {KEY}", [KEY, ""]) == "a <hidden> b <hidden>"
+
+
+# -- JSON Lines --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        (b"{not json", "InvalidJson"),
+        (b"[1, 2]", "NotAnObject"),
+        (b'"text"', "NotAnObject"),
+        (b'{"commandLine": "x"}', "MissingTaskId"),
+        (b'{"id": "", "commandLine": "x"}', "MissingTaskId"),
+        (b'{"id": 7, "commandLine": "x"}', "MissingTaskId"),
+    ],
+)
+def test_parse_line_reports_malformed_lines(raw: bytes, code: str) -> None:
+    parsed = parse_line(12, raw)
+    assert isinstance(parsed, MalformedLine)
+    assert (parsed.line, parsed.code) == (12, code)
+    assert parsed.to_dict()["line"] == 12
+    assert parsed.to_dict()["error"]["code"] == code
+
+
+def test_parse_line_returns_the_task_or_none_for_blank() -> None:
+    assert parse_line(1, b'{"id": "t1", "commandLine": "echo"}\n') == {
+        "id": "t1",
+        "commandLine": "echo",
+    }
+    assert parse_line(2, b"   \n") is None
+
+
+class _CountingStream(io.BytesIO):
+    """A stream that records how many bytes each ``readlines`` call was asked for."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.hints: list[int] = []
+
+    def readlines(self, hint: int | None = -1, /) -> list[bytes]:
+        self.hints.append(hint if hint is not None else -1)
+        return super().readlines(hint)
+
+
+def test_read_tasks_streams_in_bounded_batches_and_numbers_lines() -> None:
+    lines = [b'{"id": "t%d", "commandLine": "echo %d"}\n' % (i, i) for i in range(5000)]
+    lines[3] = b"oops\n"
+    lines[10] = b"\n"
+    stream = _CountingStream(b"".join(lines))
+    malformed: list[MalformedLine] = []
+
+    async def collect() -> list[dict[str, Any]]:
+        return [task async for task in read_tasks(stream, malformed.append)]
+
+    tasks = anyio.run(collect)
+    assert len(tasks) == 4998
+    assert tasks[0]["id"] == "t0"
+    assert tasks[3]["id"] == "t4"
+    assert [(m.line, m.code) for m in malformed] == [(4, "InvalidJson")]
+    # Many bounded reads, never one read of everything.
+    assert len(stream.hints) > 3
+    assert all(0 < hint <= 1 << 16 for hint in stream.hints)
+
+
+# -- progress ----------------------------------------------------------------------------------
+
+
+def test_format_progress_names_every_count() -> None:
+    text = format_progress(
+        BulkProgress(
+            tasks_read=300,
+            added=250,
+            already_existed=10,
+            failed=2,
+            retried=7,
+            in_flight=40,
+            requests_sent=5,
+            throttled=1,
+            elapsed=2.0,
+        )
+    )
+    assert text == (
+        "read 300, added 250, existed 10, failed 2, retried 7, in flight 40, requests 5, "
+        "throttled 1, 130 tasks/s"
+    )
+
+
+def test_progress_view_prints_plain_lines_when_not_a_terminal() -> None:
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=False, width=200)
+    view = ProgressView(console, total=10, interval=3600)
+    with view:
+        view(BulkProgress(tasks_read=1, added=1, elapsed=1.0))
+        view(BulkProgress(tasks_read=5, added=5, elapsed=1.0))  # within the interval: quiet
+        view(BulkProgress(tasks_read=10, added=10, elapsed=1.0, done=True))
+    lines = buffer.getvalue().splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("read 1, added 1")
+    assert lines[1].startswith("read 10, added 10")
+    assert view.last is not None
+    assert view.last.done
+
+
+def test_progress_view_drives_a_bar_on_a_terminal() -> None:
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=True, width=120)
+    view = ProgressView(console, total=10, description="adding")
+    with view:
+        view(BulkProgress(tasks_read=10, added=8, failed=2, elapsed=1.0, done=True))
+    assert "10/10" in buffer.getvalue()
+    assert "adding" in buffer.getvalue()
+
+
+# -- update durations and the demo's bookkeeping -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("90", timedelta(seconds=90)), ("1.5", timedelta(seconds=1.5)), ("PT2H", timedelta(hours=2))],
+)
+def test_parse_duration(text: str, expected: timedelta) -> None:
+    assert _parse_duration(text) == expected
+
+
+def test_parse_duration_rejects_nonsense() -> None:
+    with pytest.raises(click.BadParameter):
+        _parse_duration("two hours")
+
+
+def test_generate_tasks_is_lazy_and_unique() -> None:
+    tasks = generate_tasks(3, prefix="p")
+    first = next(tasks)
+    assert first.id == "p-000000"
+    assert [t.id for t in tasks] == ["p-000001", "p-000002"]
+
+
+def test_demo_report_lists_every_disagreement() -> None:
+    good = DemoReport(tasks=5, added=5, listed=5, listed_distinct=5, in_emulator=5)
+    assert good.disagreements == []
+    bad = DemoReport(
+        tasks=5, added=5, listed=6, listed_distinct=5, in_emulator=4, committed_twice=1
+    )
+    assert bad.disagreements == [
+        "listed: 6 (expected 5)",
+        "in the emulator: 4 (expected 5)",
+        "committed more than once: 1",
+    ]
+
+
+def test_help_lists_every_command() -> None:
+    result = CliRunner().invoke(cli, ["--help"])
+    assert result.exit_code == 0
+    for name in (
+        "demo", "submit", "list", "get", "update", "delete", "terminate", "reactivate",
+        "subtasks", "emulator",
+    ):  # fmt: skip
+        assert f"  {name}" in result.output
