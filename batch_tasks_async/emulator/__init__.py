@@ -25,7 +25,7 @@ Knobs (:class:`EmulatorConfig` field / CLI flag):
   neither a key nor bearer tokens the emulator is open.
 * ``jobs`` (``--job``, repeatable): jobs created at start-up.
 * ``api_versions`` (``--api-version`` adds one): accepted versions; others answer 400
-  ``InvalidQueryParameterValue`` (as the live service did), a missing one 400
+  ``UnsupportedRequestVersion``, a missing one 400
   ``MissingRequiredQueryParameter``.
 * ``max_body_bytes`` (1,048,576): larger bodies answer 413 ``RequestBodyTooLarge`` with
   ``MaxLimit``. ``max_tasks_per_collection`` (100): more answers 400 ``InvalidPropertyValue``.

@@ -222,7 +222,7 @@ class _App:
         if version not in self.config.api_versions:
             raise ctx.error(
                 400,
-                "InvalidQueryParameterValue",
+                "UnsupportedRequestVersion",
                 values=(
                     ("QueryParameterName", "api-version"),
                     ("QueryParameterValue", version),

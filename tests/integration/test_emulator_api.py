@@ -146,7 +146,7 @@ async def test_api_versions(client: httpx.AsyncClient) -> None:
         "QueryParameterName": "api-version"
     }
     r = await client.get("/jobs/job-1/tasks", params={"api-version": "2099-01-01.99.0"})
-    vals = values_of(assert_error(r, 400, "InvalidQueryParameterValue"))
+    vals = values_of(assert_error(r, 400, "UnsupportedRequestVersion"))
     assert vals["QueryParameterName"] == "api-version"
     r = await client.get("/jobs/job-1/tasks", params={**V, "timeout": "abc"})
     assert_error(r, 400, "InvalidQueryParameterValue")
