@@ -7,6 +7,7 @@ The public surface is re-exported here; modules whose names start with ``_`` are
 from __future__ import annotations
 
 from . import errors, models
+from ._bulk import BulkProgress, BulkRetryPolicy, TaskAddStream
 from ._client import BatchClient
 from ._credentials import (
     BATCH_SCOPE,
@@ -29,10 +30,13 @@ __all__ = [
     "AsyncTokenCredential",
     "BatchClient",
     "BearerTokenCredential",
+    "BulkProgress",
+    "BulkRetryPolicy",
     "Page",
     "ResponseMetadata",
     "RetryPolicy",
     "SharedKeyCredential",
+    "TaskAddStream",
     "__version__",
     "errors",
     "models",

@@ -3,23 +3,35 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import datetime
-from typing import Any
+from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Literal
 from urllib.parse import quote
 
+import attrs
 import httpx
 
 from . import models
+from ._bulk import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_MAX_REQUEST_BYTES,
+    DEFAULT_PROGRESS_INTERVAL,
+    MAX_TASKS_PER_REQUEST,
+    BulkRetryPolicy,
+    ChunkSender,
+    ProgressCallback,
+    TaskAddStream,
+    TaskInput,
+    add_tasks,
+    stream_tasks,
+)
 from ._paging import AsyncPager, Page
 from ._pipeline import CallState, Pipeline, RequestOptions, RetryPolicy, loads
 from ._response import ResponseMetadata
 from ._serialization import dumps, from_wire
-from .errors import ClientValidationError, ConflictError
+from .errors import ClientValidationError, ConflictError, ServiceError
 
-__all__ = ["ChunkSender", "TaskOperations"]
-
-ChunkSender = Callable[..., Awaitable[list[models.TaskAddResult]]]
+__all__ = ["TaskOperations"]
 
 
 def _segment(name: str, value: str) -> str:
@@ -62,6 +74,18 @@ def _task_body(task: models.TaskAddParameter | Mapping[str, Any]) -> tuple[str, 
         "task must be a models.TaskAddParameter or a wire-format mapping, "
         f"got {type(task).__name__}"
     )
+
+
+@attrs.frozen
+class _Done:
+    """The error a retry gets when an earlier attempt, whose answer was lost, did the work."""
+
+    status_code: int
+    code: str
+    success_status: int
+
+    def matches(self, error: ServiceError) -> bool:
+        return error.status_code == self.status_code and error.code == self.code
 
 
 class TaskOperations:
@@ -150,6 +174,9 @@ class TaskOperations:
             if error.code != "TaskExists" or not state.ambiguous:
                 raise
             # An earlier attempt of this very call added the task.
+            task_url = f"{self._pipeline.endpoint}/jobs/{quote(job_id, safe='')}/tasks/" + quote(
+                task_id, safe=""
+            )
             check = await self._call(
                 "GET",
                 self._pipeline.url(
@@ -160,7 +187,14 @@ class TaskOperations:
                 options=RequestOptions(client_request_id=state.client_request_id),
                 retry_policy=retry_policy,
             )
-            return ResponseMetadata.from_response(check, state.client_request_id)
+            found = ResponseMetadata.from_response(check, state.client_request_id)
+            return attrs.evolve(
+                found,
+                status_code=201,
+                data_service_id=found.data_service_id or task_url,
+                location=task_url,
+                recovered=True,
+            )
         return ResponseMetadata.from_response(response, state.client_request_id)
 
     async def get(
@@ -372,6 +406,7 @@ class TaskOperations:
             "PUT",
             f"/jobs/{_segment('job_id', job_id)}/tasks/{_segment('task_id', task_id)}",
             dumps(parameter),
+            None,
             RequestOptions(
                 timeout=_check_timeout(timeout),
                 client_request_id=client_request_id,
@@ -409,6 +444,7 @@ class TaskOperations:
             "DELETE",
             f"/jobs/{_segment('job_id', job_id)}/tasks/{_segment('task_id', task_id)}",
             None,
+            _Done(404, "TaskNotFound", 200),
             RequestOptions(
                 timeout=_check_timeout(timeout),
                 client_request_id=client_request_id,
@@ -446,6 +482,7 @@ class TaskOperations:
             "POST",
             f"/jobs/{_segment('job_id', job_id)}/tasks/{_segment('task_id', task_id)}/terminate",
             None,
+            _Done(409, "TaskCompleted", 204),
             RequestOptions(
                 timeout=_check_timeout(timeout),
                 client_request_id=client_request_id,
@@ -488,6 +525,7 @@ class TaskOperations:
             "POST",
             f"/jobs/{_segment('job_id', job_id)}/tasks/{_segment('task_id', task_id)}/reactivate",
             None,
+            None,
             RequestOptions(
                 timeout=_check_timeout(timeout),
                 client_request_id=client_request_id,
@@ -499,6 +537,130 @@ class TaskOperations:
                 if_unmodified_since=if_unmodified_since,
             ),
             retry_policy,
+        )
+
+    async def add_collection(
+        self,
+        job_id: str,
+        tasks: Iterable[TaskInput] | AsyncIterable[TaskInput],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        max_tasks_per_request: int = MAX_TASKS_PER_REQUEST,
+        max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+        retry_policy: BulkRetryPolicy | None = None,
+        deadline: float | timedelta | None = None,
+        if_exists: Literal["fail", "skip"] = "fail",
+        on_progress: ProgressCallback | None = None,
+        raise_on_failure: bool = True,
+        progress_interval: float = DEFAULT_PROGRESS_INTERVAL,
+        timeout: int | None = None,
+        return_client_request_id: bool | None = None,
+    ) -> models.TaskAddCollectionResult:
+        """Add any number of tasks to a job (``POST /jobs/{jobId}/addtaskcollection``).
+
+        The tasks are read lazily, serialized once each, packed into requests of at most
+        ``max_tasks_per_request`` tasks and ``max_request_bytes`` bytes, and sent
+        ``concurrency`` requests at a time. Only the tasks that failed are retried, with the
+        same ids, so every retry is idempotent: a task is never added twice and never reported
+        added unless the service holds it. See the bulk submission guide in the docs.
+
+        Args:
+            job_id: The job to add the tasks to.
+            tasks: An iterable or async iterable of
+                :class:`~batch_tasks_async.models.TaskAddParameter` or wire-format mappings
+                (camelCase keys, e.g. a parsed JSON Lines record), read lazily.
+            concurrency: Most requests in flight. Lowered while the service throttles and
+                raised again when it stops, never above this value.
+            max_tasks_per_request: Most tasks in one request (1 to 100).
+            max_request_bytes: Largest request body (default 1 MiB, the service's limit;
+                at most 4 MiB). A task that cannot fit fails alone with
+                ``RequestBodyTooLarge``.
+            retry_policy: Attempts and backoff of the bulk layer (:class:`BulkRetryPolicy`).
+            deadline: Seconds (or a timedelta) the whole run may take.
+            if_exists: ``"fail"`` (a task that existed before it was sent is a
+                ``clienterror`` ``TaskExists``) or ``"skip"`` (it counts as added, so a re-run
+                of a pipeline with the same ids is safe).
+            on_progress: Called with a :class:`BulkProgress` every ``progress_interval``
+                seconds and once at the end.
+            raise_on_failure: Raise :class:`~batch_tasks_async.errors.CreateTasksError`
+                when any task was not added (default); when false, return the result.
+            progress_interval: Seconds between progress reports.
+            timeout: Server-side timeout of each request, in seconds.
+            return_client_request_id: Ask the service to echo each request's id.
+
+        Returns:
+            One :class:`~batch_tasks_async.models.TaskAddResult` per task, in input order.
+
+        Raises:
+            CreateTasksError: Some task was not added; it carries the failed results, the
+                tasks never confirmed (with the reason, and whether they may exist), the
+                request errors, and the full result.
+            ClientValidationError: An option is invalid.
+        """
+        return await add_tasks(
+            self._chunk_sender(
+                job_id, timeout=timeout, return_client_request_id=return_client_request_id
+            ),
+            tasks,
+            concurrency=concurrency,
+            max_tasks_per_request=max_tasks_per_request,
+            max_request_bytes=max_request_bytes,
+            retry_policy=retry_policy,
+            deadline=deadline,
+            if_exists=if_exists,
+            on_progress=on_progress,
+            raise_on_failure=raise_on_failure,
+            progress_interval=progress_interval,
+        )
+
+    def stream_add_collection(
+        self,
+        job_id: str,
+        tasks: Iterable[TaskInput] | AsyncIterable[TaskInput],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        max_tasks_per_request: int = MAX_TASKS_PER_REQUEST,
+        max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+        retry_policy: BulkRetryPolicy | None = None,
+        deadline: float | timedelta | None = None,
+        if_exists: Literal["fail", "skip"] = "fail",
+        on_progress: ProgressCallback | None = None,
+        raise_on_failure: bool = True,
+        progress_interval: float = DEFAULT_PROGRESS_INTERVAL,
+        timeout: int | None = None,
+        return_client_request_id: bool | None = None,
+    ) -> TaskAddStream:
+        """Add tasks in bulk, yielding one result per task as each becomes final.
+
+        Takes the options of :meth:`add_collection`. Memory stays bounded by the
+        concurrency window, whatever the number of tasks, so a generator of millions of tasks
+        streams through in constant memory. Use it as ``async with ... as stream: async for
+        result in stream`` (requests keep flowing while your loop body runs) or directly in
+        ``async for``. Every yielded result is final; after an early exit, a cancellation or
+        an error, ``stream.pending_results`` and ``stream.unconfirmed`` account for every
+        other task read.
+
+        Example::
+
+            async with client.task.stream_add_collection("job-1", tasks) as stream:
+                async for result in stream:
+                    if result.status is not models.TaskAddStatus.SUCCESS:
+                        print(result.task_id, result.error.code)
+        """
+        return stream_tasks(
+            self._chunk_sender(
+                job_id, timeout=timeout, return_client_request_id=return_client_request_id
+            ),
+            tasks,
+            concurrency=concurrency,
+            max_tasks_per_request=max_tasks_per_request,
+            max_request_bytes=max_request_bytes,
+            retry_policy=retry_policy,
+            deadline=deadline,
+            if_exists=if_exists,
+            on_progress=on_progress,
+            raise_on_failure=raise_on_failure,
+            progress_interval=progress_interval,
         )
 
     def _chunk_sender(
@@ -549,12 +711,29 @@ class TaskOperations:
         method: str,
         path: str,
         content: bytes | None,
+        done: _Done | None,
         options: RequestOptions,
         retry_policy: RetryPolicy | None,
     ) -> ResponseMetadata:
         url = self._pipeline.url(path, {"timeout": options.timeout})
         state = CallState(client_request_id=options.client_request_id or str(uuid.uuid4()))
-        response = await self._call(
-            method, url, content=content, options=options, retry_policy=retry_policy, state=state
-        )
+        try:
+            response = await self._call(
+                method,
+                url,
+                content=content,
+                options=options,
+                retry_policy=retry_policy,
+                state=state,
+            )
+        except ServiceError as error:
+            if done is None or not state.ambiguous or not done.matches(error):
+                raise
+            # An earlier attempt of this call, whose answer was lost, already did the work.
+            return ResponseMetadata(
+                status_code=done.success_status,
+                request_id=error.request_id,
+                client_request_id=state.client_request_id,
+                recovered=True,
+            )
         return ResponseMetadata.from_response(response, state.client_request_id)

@@ -214,6 +214,29 @@ def _error_from_response(response: httpx.Response, client_request_id: str | None
     )
 
 
+#: Batch error codes with which a 5xx (or a per-task ``servererror``) says the request was
+#: refused, not carried out.
+REFUSED_CODES: Final = frozenset({"ServerBusy", "TooManyRequests"})
+
+
+def outcome_unknown(error: BaseException) -> bool:
+    """Whether the request that failed with ``error`` may have been carried out.
+
+    True for a transport failure after the request was sent (a client-side timeout, a
+    connection dropped before the answer), a 408, and a 5xx, except a 503 whose Batch error
+    code says the service refused the request (``ServerBusy``). False for anything else:
+    the service either never saw the request or answered that it did not carry it out.
+    """
+    if isinstance(error, TransportError):
+        return error.request_sent
+    if isinstance(error, ServiceError):
+        if error.status_code == 408:
+            return True
+        if error.status_code >= 500:
+            return not (error.status_code == 503 and error.code in REFUSED_CODES)
+    return False
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost" or host.endswith(".localhost"):
         return True
@@ -385,8 +408,7 @@ class Pipeline:
             ) from exc
         if response.status_code >= 300:
             error = _error_from_response(response, state.client_request_id)
-            if response.status_code == 408 or response.status_code >= 500:
-                state.ambiguous = True
+            state.ambiguous |= outcome_unknown(error)
             raise error
         return response
 
@@ -466,4 +488,12 @@ def loads(response: httpx.Response) -> Any:
     return orjson.loads(response.content)
 
 
-__all__ += ["CallState", "Pipeline", "RequestOptions", "loads", "parse_retry_after"]
+__all__ += [
+    "REFUSED_CODES",
+    "CallState",
+    "Pipeline",
+    "RequestOptions",
+    "loads",
+    "outcome_unknown",
+    "parse_retry_after",
+]

@@ -36,6 +36,11 @@ class ResponseMetadata:
         client_request_id: The ``client-request-id`` sent (echoed when asked for).
         data_service_id: The ``DataServiceId`` header (the resource's URL), if sent.
         location: The ``Location`` header (the new resource's URL, on add), if sent.
+        recovered: ``True`` when an earlier attempt of the call may have reached the service
+            without an answer, and a retry found its work already done (``add`` answered
+            ``TaskExists``, ``terminate`` answered ``TaskCompleted``, ``delete`` answered
+            ``TaskNotFound``). The call then succeeds; ``status_code`` is the operation's
+            success status and the ETag, if any, comes from a follow-up get.
     """
 
     status_code: int
@@ -45,6 +50,7 @@ class ResponseMetadata:
     client_request_id: str | None = None
     data_service_id: str | None = None
     location: str | None = None
+    recovered: bool = False
 
     @classmethod
     def from_response(

@@ -40,6 +40,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 from cattrs.preconf.orjson import OrjsonConverter, make_converter
 
 __all__ = [
+    "INT64",
     "WIRE_NAME",
     "converter",
     "dumps",
@@ -58,6 +59,10 @@ T = TypeVar("T")
 
 #: attrs field metadata key holding a wire name that camelCasing the attribute name cannot derive.
 WIRE_NAME: Final = "batch_tasks_async.wire_name"
+#: Field metadata flag for the spec's ``int64`` properties. The service speaks OData v3, which
+#: writes Edm.Int64 as JSON strings (``"readIOps": "0"``): they are read from a string or a number
+#: into ``int`` and written back as strings, as the service and the official SDK do.
+INT64: Final = "batch_tasks_async.int64"
 
 #: Name of the attribute every model uses for properties it does not declare.
 _EXTRA: Final = "additional_properties"
@@ -419,6 +424,18 @@ converter.register_unstructure_hook_factory(_is_enum, lambda _: _unstructure_enu
 converter.register_unstructure_hook(enum.StrEnum, _unstructure_enum)
 
 
+def _structure_int64(value: Any, _: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise TypeError(f"expected an int64 as a string or number, got {value!r}")
+    return int(value)
+
+
+def _unstructure_int64(value: int) -> str:
+    return str(value)
+
+
 def _model_structure_factory(cls: type[T]) -> Callable[[Mapping[str, Any] | None, Any], T | None]:
     overrides: dict[str, Any] = {}
     known: set[str] = set()
@@ -429,7 +446,8 @@ def _model_structure_factory(cls: type[T]) -> Callable[[Mapping[str, Any] | None
             continue
         name = wire_name(field)
         known.add(name)
-        overrides[field.name] = override(rename=name, struct_hook=_structure_hook_for(field.type))
+        hook = _structure_int64 if field.metadata.get(INT64) else _structure_hook_for(field.type)
+        overrides[field.name] = override(rename=name, struct_hook=hook)
     generated = make_dict_structure_fn(
         cls,
         converter,
@@ -463,9 +481,12 @@ def _model_unstructure_factory(cls: type[T]) -> Callable[[T], dict[str, Any]]:
         if field.name == _EXTRA:
             overrides[field.name] = override(omit=True)
         else:
-            overrides[field.name] = override(
-                rename=wire_name(field), unstruct_hook=_unstructure_hook_for(field.type)
+            hook = (
+                _unstructure_int64
+                if field.metadata.get(INT64)
+                else _unstructure_hook_for(field.type)
             )
+            overrides[field.name] = override(rename=wire_name(field), unstruct_hook=hook)
     generated = make_dict_unstructure_fn(cls, converter, _cattrs_omit_if_default=True, **overrides)
 
     def unstructure(instance: T) -> dict[str, Any]:

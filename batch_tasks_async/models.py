@@ -40,6 +40,7 @@ from typing import Any, Final, Self
 
 import attrs
 
+from ._serialization import INT64 as _INT64
 from ._serialization import WIRE_NAME as _WIRE_NAME
 from ._serialization import from_wire, to_wire
 
@@ -1019,8 +1020,8 @@ class TaskStatistics(_Model):
     user_cpu_time: timedelta = attrs.field(metadata={_WIRE_NAME: "userCPUTime"})
     kernel_cpu_time: timedelta = attrs.field(metadata={_WIRE_NAME: "kernelCPUTime"})
     wall_clock_time: timedelta
-    read_iops: int = attrs.field(metadata={_WIRE_NAME: "readIOps"})
-    write_iops: int = attrs.field(metadata={_WIRE_NAME: "writeIOps"})
+    read_iops: int = attrs.field(metadata={_WIRE_NAME: "readIOps", _INT64: True})
+    write_iops: int = attrs.field(metadata={_WIRE_NAME: "writeIOps", _INT64: True})
     read_io_gib: float = attrs.field(metadata={_WIRE_NAME: "readIOGiB"})
     write_io_gib: float = attrs.field(metadata={_WIRE_NAME: "writeIOGiB"})
     wait_time: timedelta

@@ -61,12 +61,27 @@ SECTIONS = ("bulk", "faults", "memory", "list")
 #: request, per task for ``task_server_error``).
 FAULT_MIX: dict[str, float] = {
     "task_server_error": 0.02,
-    "throttle_429": 0.02,
+    "throttle_429": 0.03,
     "busy_503": 0.02,
     "internal_error_500": 0.01,
-    "drop_before_commit": 0.02,
-    "drop_after_commit": 0.02,
+    "drop_before_commit": 0.03,
+    "drop_after_commit": 0.03,
 }
+
+
+def fault_config(seed: int) -> FaultConfig:
+    """The emulator's fault settings for :data:`FAULT_MIX` with ``seed``."""
+    mix = FAULT_MIX
+    return FaultConfig(
+        seed=seed,
+        retry_after=1,
+        task_server_error=mix["task_server_error"],
+        throttle_429=mix["throttle_429"],
+        busy_503=mix["busy_503"],
+        internal_error_500=mix["internal_error_500"],
+        drop_before_commit=mix["drop_before_commit"],
+        drop_after_commit=mix["drop_after_commit"],
+    )
 
 
 @dataclass
@@ -80,7 +95,7 @@ class Settings:
     concurrencies: tuple[int, ...] = (1, 8, 32, 64)
     latencies_ms: tuple[float, ...] = (0.0, 50.0, 200.0)
     #: Seconds of work one bulk run aims at, and the bounds of its task count.
-    bulk_seconds: float = 2.0
+    bulk_seconds: float = 1.5
     bulk_min: int = 1_000
     bulk_max: int = 30_000
     #: Tasks per second assumed when the client CPU is the limit (sizes latency-0 cells).
@@ -110,7 +125,7 @@ class Settings:
             "bulk_seconds": 0.3,
             "bulk_min": 300,
             "bulk_max": 3_000,
-            "fault_count": 2_000,
+            "fault_count": 5_000,
             "memory_counts": (10_000, 100_000),
             "list_count": 10_000,
             "run_timeout": 90.0,
@@ -261,7 +276,7 @@ def section_bulk(ctx: Context) -> dict[str, Any]:
                     minimum=s.bulk_min,
                     maximum=s.bulk_max,
                 )
-                row = {
+                row: dict[str, dict[str, Any]] = {
                     sdk: {
                         "server": server_name,
                         "latency_ms": latency,
@@ -287,9 +302,7 @@ def section_bulk(ctx: Context) -> dict[str, Any]:
                         row[sdk]["runs"].append(run)
                         _log_run(ctx, f"bulk {server_name} {latency:g}ms c={conc}", sdk, run)
                 cells.extend(row.values())
-    _aggregate_cells(
-        cells, ("tasks_per_s", "cpu_us_per_task", "server_cpu_us_per_task", "wall_s")
-    )
+    _aggregate_cells(cells, ("tasks_per_s", "cpu_us_per_task", "server_cpu_us_per_task", "wall_s"))
     return {"servers": {"emulator": "all latencies", "stdlib": "latency 0"}, "cells": cells}
 
 
@@ -305,7 +318,7 @@ def _log_run(ctx: Context, label: str, sdk: str, run: dict[str, Any]) -> None:
 def section_faults(ctx: Context) -> dict[str, Any]:
     """Each SDK's submission under the fault mix, against its own clean run."""
     s = ctx.settings
-    cells = {
+    cells: dict[str, dict[str, Any]] = {
         sdk: {
             "server": "emulator",
             "sdk": sdk,
@@ -317,7 +330,7 @@ def section_faults(ctx: Context) -> dict[str, Any]:
     }
     with emulator_server(cpu=ctx.server_cpu) as clean:
         for rep in range(s.reps):
-            faults = FaultConfig(seed=1000 + rep, retry_after=1, **FAULT_MIX)
+            faults = fault_config(seed=1000 + rep)
             with emulator_server(faults=faults, cpu=ctx.server_cpu) as faulty:
                 for sdk in _rotated(s.sdks, rep):
                     spec = {
@@ -404,22 +417,27 @@ def _measure_fault_run(
 def section_memory(ctx: Context) -> dict[str, Any]:
     """Peak RSS at each task count, against the stdlib server (it stores nothing)."""
     s = ctx.settings
+    sdks = list(s.sdks)
+    if "this" in sdks:
+        sdks.insert(sdks.index("this") + 1, "this-stream")
     cells: list[dict[str, Any]] = []
     with stdlib_server(cpu=ctx.server_cpu) as server:
         for count in s.memory_counts:
-            row = {
+            row: dict[str, dict[str, Any]] = {
                 sdk: {
                     "server": "stdlib",
                     "sdk": sdk,
                     "count": count,
                     "concurrency": s.memory_concurrency,
-                    "input": "generator" if sdk == "this" else "list (the SDK needs one)",
+                    "input": (
+                        "generator" if sdk.startswith("this") else "list (the SDK needs one)"
+                    ),
                     "runs": [],
                 }
-                for sdk in s.sdks
+                for sdk in sdks
             }
             for rep in range(s.memory_reps):
-                for sdk in _rotated(s.sdks, rep):
+                for sdk in _rotated(sdks, rep):
                     spec = {
                         "scenario": "memory",
                         "job_id": BENCH_JOB,
@@ -455,7 +473,7 @@ def section_list(ctx: Context) -> dict[str, Any]:
         with make() as server:
             if name == "emulator" and not _populate(ctx, server, s.list_count):
                 continue
-            row = {
+            row: dict[str, dict[str, Any]] = {
                 sdk: {
                     "server": name,
                     "sdk": sdk,
@@ -476,7 +494,9 @@ def section_list(ctx: Context) -> dict[str, Any]:
                     ok = result.get("ok") is True and isinstance(wall, float) and wall > 0
                     run = {
                         "ok": ok,
-                        "tasks_per_s": s.list_count / wall if ok and isinstance(wall, float) else None,
+                        "tasks_per_s": s.list_count / wall
+                        if ok and isinstance(wall, float)
+                        else None,
                         "cpu_us_per_task": (
                             cpu / s.list_count * 1e6 if ok and isinstance(cpu, float) else None
                         ),
@@ -534,7 +554,7 @@ def _machine() -> dict[str, Any]:
 
 def _pythons(settings: Settings, notes: dict[str, str]) -> dict[str, Path | None]:
     pythons: dict[str, Path | None] = {}
-    for sdk in settings.sdks:
+    for sdk in (*settings.sdks, "this-stream"):
         if sdk != "legacy-14":
             pythons[sdk] = Path(sys.executable)
     if sdk_missing := [s for s in ("official-aio",) if s in settings.sdks and not _has_aiohttp()]:
@@ -582,9 +602,7 @@ def run_all(settings: Settings) -> dict[str, Any]:
             "sdks": list(settings.sdks),
             "baseline": BASELINE_SDK,
             "machine": _machine(),
-            "pinned": (
-                "client on CPU 0, server on CPU 1" if pin_ok else "not pinned"
-            ),
+            "pinned": ("client on CPU 0, server on CPU 1" if pin_ok else "not pinned"),
             "notes": notes,
             "versions": {},
             "started": time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(started)),

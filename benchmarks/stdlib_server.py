@@ -21,12 +21,13 @@ import asyncio
 import contextlib
 import json
 import sys
+import threading
 from collections import Counter
 from email.utils import formatdate
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-__all__ = ["StdlibBatchServer", "main"]
+__all__ = ["StdlibBatchServer", "StdlibServerThread", "main", "serve"]
 
 _REASONS = {
     200: "OK",
@@ -307,6 +308,62 @@ async def serve(
             await listener.serve_forever()
         else:
             await stop.wait()
+
+
+class StdlibServerThread:
+    """The server on a background thread with its own event loop (for tests and notebooks).
+
+    Use it as a context manager; ``url`` is set once it listens::
+
+        with StdlibServerThread(StdlibBatchServer(list_tasks=10)) as url:
+            ...
+    """
+
+    def __init__(self, server: StdlibBatchServer, *, startup_timeout: float = 10.0) -> None:
+        self.server = server
+        self.startup_timeout = startup_timeout
+        self.url = ""
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+
+    def __enter__(self) -> str:
+        port_box: list[int] = []
+
+        async def run() -> None:
+            self._loop = asyncio.get_running_loop()
+            self._stop = asyncio.Event()
+            ready: asyncio.Future[int] = self._loop.create_future()
+
+            def announce(done: asyncio.Future[int]) -> None:
+                port_box.append(done.result())
+                self._ready.set()
+
+            ready.add_done_callback(announce)
+            await serve(self.server, "127.0.0.1", 0, ready=ready, stop=self._stop)
+
+        def target() -> None:
+            try:
+                asyncio.run(run())
+            except BaseException as exc:  # reported to the starting thread
+                self._error = exc
+                self._ready.set()
+
+        self._thread = threading.Thread(target=target, name="stdlib-batch-server", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(self.startup_timeout) or not port_box:
+            raise RuntimeError(f"the stdlib server did not start: {self._error!r}")
+        self.url = f"http://127.0.0.1:{port_box[0]}"
+        return self.url
+
+    def __exit__(self, *exc_info: object) -> None:
+        loop, stop, thread = self._loop, self._stop, self._thread
+        if loop is not None and stop is not None:
+            loop.call_soon_threadsafe(stop.set)
+        if thread is not None:
+            thread.join(10.0)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -13,6 +13,8 @@ at the top and each SDK inside its own runner.
 SDKs (``sdk``):
 
 * ``this``: ``batch_tasks_async`` ``client.task.add_collection(job, generator, concurrency=N)``.
+* ``this-stream``: ``batch_tasks_async`` ``client.task.stream_add_collection(...)``, each
+  result consumed and dropped (the memory section's flat-memory variant).
 * ``official-sync``: ``azure.batch.BatchClient.create_tasks(job, list, max_concurrency=N)``
   (N threads).
 * ``official-aio``: ``azure.batch.aio.BatchClient.create_tasks(job, list, max_concurrency=N)``
@@ -42,13 +44,14 @@ import traceback
 from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["RESULT_PREFIX", "SDKS", "WorkerSpec", "main", "run_spec", "task_id"]
+__all__ = ["ALL_SDKS", "RESULT_PREFIX", "SDKS", "WorkerSpec", "main", "run_spec", "task_id"]
 
 #: The line of stdout the harness parses starts with this.
 RESULT_PREFIX = "BENCH-RESULT "
 
-#: The SDKs a worker can drive.
+#: The SDKs a worker can drive (``this-stream`` is this SDK's ``stream_add_collection``).
 SDKS = ("this", "official-aio", "official-sync", "legacy-14")
+ALL_SDKS = (*SDKS, "this-stream")
 
 #: Jobs used by the warm-up (it adds ``WARMUP_TASKS`` tasks before the measured run).
 WARMUP_JOB = "bench-warmup"
@@ -140,51 +143,53 @@ def _run_this(spec: WorkerSpec) -> dict[str, Any]:
     import batch_tasks_async as bta
     from batch_tasks_async import models
 
+    stream = spec["sdk"] == "this-stream"
+    success = models.TaskAddStatus.SUCCESS
+
+    def generate(prefix: str, count: int) -> Iterator[models.TaskAddParameter]:
+        for i in range(count):
+            yield models.TaskAddParameter(id=task_id(prefix, i), command_line=command_line(i))
+
+    async def submit(client: bta.BatchClient, job: str, prefix: str, count: int) -> int:
+        """Submit ``count`` tasks; return how many the SDK reported added."""
+        concurrency = int(spec["concurrency"])
+        if stream:
+            added = 0
+            async with client.task.stream_add_collection(
+                job, generate(prefix, count), concurrency=concurrency, raise_on_failure=False
+            ) as results:
+                async for result in results:
+                    added += result.status == success
+            return added
+        collection = await client.task.add_collection(
+            job, generate(prefix, count), concurrency=concurrency, raise_on_failure=False
+        )
+        return sum(1 for result in collection.value or [] if result.status == success)
+
     async def main() -> dict[str, Any]:
         credential = bta.SharedKeyCredential(spec["account_name"], spec["account_key"])
         async with bta.BatchClient(spec["url"], credential=credential) as client:
-            concurrency = int(spec["concurrency"])
             if spec["scenario"] == "list":
                 return await _list_this(client, spec)
             if spec.get("warmup"):
-                await client.task.add_collection(
-                    WARMUP_JOB,
-                    (
-                        models.TaskAddParameter(
-                            id=task_id("warm-", i), command_line=command_line(i)
-                        )
-                        for i in range(WARMUP_TASKS)
-                    ),
-                    concurrency=concurrency,
-                    raise_on_failure=False,
-                )
+                await submit(client, WARMUP_JOB, "warm-", WARMUP_TASKS)
             gc.collect()
             base_rss = _current_rss_bytes()
             count = int(spec["count"])
-            prefix = spec["id_prefix"]
-            tasks = (
-                models.TaskAddParameter(id=task_id(prefix, i), command_line=command_line(i))
-                for i in range(count)
-            )
             timer = _Timer()
             timer.start()
             raised: str | None = None
-            added = failed = 0
+            added = 0
             try:
-                result = await client.task.add_collection(
-                    spec["job_id"], tasks, concurrency=concurrency, raise_on_failure=False
-                )
-                added = result.succeeded
-                failed = count - added
+                added = await submit(client, spec["job_id"], spec["id_prefix"], count)
             except Exception as exc:
                 raised = _describe(exc)
-                failed = count
             timer.stop()
             return _outcome(
                 timer,
                 count=count,
                 reported_added=added,
-                reported_failed=failed,
+                reported_failed=count - added,
                 raised=raised,
                 base_rss=base_rss,
             )
@@ -416,6 +421,7 @@ def _run_legacy(spec: WorkerSpec) -> dict[str, Any]:
 
 _RUNNERS: dict[str, Callable[[WorkerSpec], dict[str, Any]]] = {
     "this": _run_this,
+    "this-stream": _run_this,
     "official-sync": _run_official_sync,
     "official-aio": _run_official_aio,
     "legacy-14": _run_legacy,
@@ -427,7 +433,7 @@ def run_spec(spec: WorkerSpec) -> dict[str, Any]:
     _quiet_logs()
     runner = _RUNNERS.get(spec.get("sdk", ""))
     if runner is None:
-        return {"ok": False, "raised": f"unknown sdk {spec.get('sdk')!r}; known: {SDKS}"}
+        return {"ok": False, "raised": f"unknown sdk {spec.get('sdk')!r}; known: {ALL_SDKS}"}
     try:
         result = runner(spec)
     except Exception as exc:
@@ -442,7 +448,7 @@ def run_spec(spec: WorkerSpec) -> dict[str, Any]:
 def _sdk_version(sdk: str) -> str:
     from importlib import metadata
 
-    name = "batch-tasks-async" if sdk == "this" else "azure-batch"
+    name = "batch-tasks-async" if sdk.startswith("this") else "azure-batch"
     try:
         return metadata.version(name)
     except metadata.PackageNotFoundError:

@@ -53,7 +53,14 @@ import math
 import random
 import uuid
 from collections import deque
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Iterable,
+    Iterator,
+    Mapping,
+)
 from datetime import timedelta
 from types import TracebackType
 from typing import Any, Final, Literal, Protocol, Self
@@ -64,6 +71,7 @@ import anyio.lowlevel
 import attrs
 
 from .. import models
+from .._pipeline import REFUSED_CODES, outcome_unknown
 from .._serialization import dumps
 from ..errors import (
     ClientValidationError,
@@ -145,9 +153,9 @@ class ChunkSender(Protocol):
     It must not retry: the engine owns retries.
     """
 
-    async def __call__(
+    def __call__(
         self, body: bytes, *, client_request_id: str
-    ) -> list[models.TaskAddResult]: ...
+    ) -> Awaitable[list[models.TaskAddResult]]: ...
 
 
 class _Task:
@@ -373,7 +381,7 @@ class _BulkRun:
 
         # Output side.
         self._out: deque[tuple[int, models.TaskAddResult]] = deque()
-        self._high_water = 4 * options.concurrency * options.max_tasks_per_request
+        self._high_water = 2 * options.concurrency * options.max_tasks_per_request
         self._collected: list[tuple[int, models.TaskAddResult]] = []
 
         # Counters (progress).
@@ -388,7 +396,10 @@ class _BulkRun:
         self._requests_ok = 0
         self._bisected_400 = 0
 
-        # Concurrency (AIMD over a CapacityLimiter), created in the event loop.
+        # Concurrency, created in the event loop: `_window` bounds the requests alive (sending
+        # or waiting out a backoff) to `concurrency`; `_limiter` bounds the requests being sent,
+        # its total adapted to throttling (AIMD).
+        self._window: anyio.CapacityLimiter | None = None
         self._limiter: anyio.CapacityLimiter | None = None
         self._epoch = 0
         self._credit = 0
@@ -705,15 +716,32 @@ class _BulkRun:
             await self._wait_wake()
         return True
 
+    def _repack(self, items: list[_Task]) -> list[list[_Task]]:
+        """Pack ``items`` again under the current (lowered) byte limit, keeping their order."""
+        chunker = self._chunker
+        packer: Chunker[_Task] = Chunker(chunker.max_tasks, chunker.hard_max_bytes)
+        packer.max_bytes = chunker.max_bytes
+        for task in items:
+            packer.add(task, len(task.body))
+        packer.flush()
+        return list(packer.ready)
+
     async def _dispatch(self, tg: anyio.abc.TaskGroup, items: list[_Task]) -> None:
+        chunker = self._chunker
+        if chunker.max_bytes < chunker.hard_max_bytes and len(items) > 1:
+            # The limit was lowered (413) after this chunk was packed: fit it to the new limit.
+            pieces = self._repack(items)
+            if len(pieces) > 1:
+                items = pieces[0]
+                chunker.ready.extendleft(reversed(pieces[1:]))
         chunk = _Chunk(items)
         self._held.add(chunk)
-        assert self._limiter is not None
+        assert self._window is not None
         try:
-            await self._limiter.acquire_on_behalf_of(chunk)
+            await self._window.acquire_on_behalf_of(chunk)
         except BaseException:
             self._held.discard(chunk)
-            self._chunker.ready.appendleft(items)
+            chunker.ready.appendleft(items)
             raise
         tg.start_soon(self._run_chunk, chunk)
 
@@ -722,9 +750,14 @@ class _BulkRun:
     # ------------------------------------------------------------------------------------------
 
     async def _run_chunk(self, chunk: _Chunk) -> None:
-        assert self._limiter is not None
+        window = self._window
+        limiter = self._limiter
+        assert window is not None
+        assert limiter is not None
         try:
             while True:
+                if not self._stopping:
+                    await limiter.acquire_on_behalf_of(chunk)
                 if self._stopping:
                     self._strand(chunk.items, self._stop_reason or "run stopped")
                     chunk.items = []
@@ -766,6 +799,7 @@ class _BulkRun:
                     self._on_results(chunk, results)
                     return
                 finally:
+                    limiter.release_on_behalf_of(chunk)
                     self._requests_in_flight -= 1
                     self._in_flight -= n
                 if delay is None:
@@ -780,7 +814,7 @@ class _BulkRun:
                 chunk.items = []
             raise
         finally:
-            self._limiter.release_on_behalf_of(chunk)
+            window.release_on_behalf_of(chunk)
             self._held.discard(chunk)
             self._wake()
 
@@ -811,6 +845,7 @@ class _BulkRun:
     def _split(self, chunk: _Chunk) -> None:
         items = chunk.items
         chunk.items = []
+        self._retried += len(items)
         middle = len(items) // 2
         ready = self._chunker.ready
         ready.append(items[:middle])
@@ -823,10 +858,10 @@ class _BulkRun:
         items = chunk.items
         policy = self._policy
         retry_after: timedelta | None = None
+        if outcome_unknown(exc):
+            for task in items:
+                task.ambiguous = True
         if isinstance(exc, TransportError):
-            if exc.request_sent:
-                for task in items:
-                    task.ambiguous = True
             chunk.failures += 1
             attempts, limit = chunk.failures, policy.max_attempts
         else:
@@ -855,16 +890,20 @@ class _BulkRun:
                 self._chunker.max_bytes = max(
                     MIN_REQUEST_BYTES, min(self._chunker.max_bytes, body_size // 2)
                 )
-                self._split(chunk)
+                chunk.items = []
+                pieces = self._repack(items)
+                if len(pieces) == 1:  # the learned limit is at its floor: halve by count
+                    middle = len(items) // 2
+                    pieces = [items[:middle], items[middle:]]
+                self._retried += len(items)
+                self._chunker.ready.extend(pieces)
+                self._wake()
                 return None
             if status == 429:
                 self._throttle(chunk)
                 chunk.throttles += 1
                 attempts, limit = chunk.throttles, policy.max_throttled_attempts
             elif status == 408 or status >= 500:
-                if status >= 500:
-                    for task in items:
-                        task.ambiguous = True
                 if status == 503:
                     self._throttle(chunk)
                 chunk.failures += 1
@@ -933,10 +972,12 @@ class _BulkRun:
                 added += 1
                 out.append((task.seq, result))
             elif status == _SERVER_ERROR:
-                task.ambiguous = True
                 task.attempts += 1
-                if result.error is not None and result.error.code == "ServerBusy":
-                    throttled = True
+                code = result.error.code if result.error is not None else None
+                if code in REFUSED_CODES:
+                    throttled = True  # refused, not attempted: the task was not added
+                else:
+                    task.ambiguous = True
                 if task.attempts < max_attempts:
                     retry.append(task)
                 else:
@@ -994,6 +1035,7 @@ class _BulkRun:
         if self._stopping:
             self._strand(tasks, self._stop_reason or "run stopped")
             return
+        self._retried += len(tasks)
         delay = self._policy.backoff(max(task.attempts for task in tasks), self._rng)
         if delay <= 0 or self._tg is None:
             self._retry_ready.extend(tasks)
@@ -1050,6 +1092,7 @@ class _BulkRun:
             self._started = anyio.current_time()
             if self._opts.deadline is not None:
                 self._deadline_at = self._started + self._opts.deadline
+            self._window = anyio.CapacityLimiter(self._opts.concurrency)
             self._limiter = anyio.CapacityLimiter(self._opts.concurrency)
 
     async def run_round(self, *, pause: bool) -> bool:
@@ -1205,8 +1248,9 @@ class TaskAddStream:
     :class:`~batch_tasks_async.errors.CreateTasksError` (with ``failed`` empty: failed results
     were yielded) unless ``raise_on_failure`` is false. After the stream ends, is closed or is
     cancelled, :attr:`unconfirmed` lists every task read whose outcome is unknown, each marked
-    ``ambiguous`` when it may nevertheless have been added. Tasks the stream never read stay in
-    your iterator.
+    ``ambiguous`` when it may nevertheless have been added, and :attr:`pending_results` holds the
+    final results that were ready but not yet yielded. Tasks the stream never read stay in your
+    iterator.
     """
 
     def __init__(self, run: _BulkRun, *, raise_on_failure: bool) -> None:
@@ -1243,7 +1287,14 @@ class TaskAddStream:
         self._tg = None
         try:
             if tg is not None:
-                return await tg.__aexit__(exc_type, exc, tb)
+                try:
+                    return await tg.__aexit__(exc_type, exc, tb)
+                except BaseExceptionGroup as group:
+                    # The engine's task never fails, so a group holding only the exception of
+                    # the `async with` body is that exception, wrapped: let it propagate as is.
+                    if exc is not None and group.exceptions == (exc,):
+                        return False
+                    raise
             return None
         finally:
             self._run.finish()
@@ -1318,6 +1369,13 @@ class TaskAddStream:
         """Tasks read whose outcome is not known (complete once the stream has ended, been
         closed or been cancelled)."""
         return self._run.unconfirmed()
+
+    @property
+    def pending_results(self) -> list[models.TaskAddResult]:
+        """Final results not yielded yet: after an early exit or a cancellation, the results
+        the loop never saw. Yielded results, these and :attr:`unconfirmed` together account
+        for every task read."""
+        return [pair[1] for pair in self._run._out]
 
     @property
     def request_errors(self) -> list[BaseException]:

@@ -6,7 +6,7 @@ import base64
 import os
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import click
@@ -18,6 +18,9 @@ from ..models import EnvironmentSetting, TaskAddParameter
 from ._errors import EXIT_INCOMPLETE, EXIT_OK, run_async
 from ._output import stderr_console, stdout_console
 from ._progress import ProgressView
+
+if TYPE_CHECKING:
+    from ..emulator import EmulatorConfig
 
 __all__ = ["CHAOS", "DemoReport", "demo_command", "generate_tasks"]
 
@@ -97,10 +100,11 @@ class DemoReport:
         return problems
 
 
-def _emulator_config(*, job_id: str, faults: dict[str, Any], seed: int, retry_after: int) -> Any:
+def _emulator_config(
+    *, key: str, job_id: str, faults: dict[str, Any], seed: int, retry_after: int
+) -> EmulatorConfig:
     from ..emulator import EmulatorConfig, FaultConfig
 
-    key = base64.b64encode(os.urandom(32)).decode("ascii")
     return EmulatorConfig(
         account_name="demo",
         account_key=key,
@@ -122,13 +126,16 @@ async def run_demo(
     """Start an emulator on a free loopback port, bulk-add ``tasks`` tasks, list them back."""
     from ..emulator import run_emulator
 
-    config = _emulator_config(job_id=job_id, faults=faults, seed=seed, retry_after=retry_after)
+    key = base64.b64encode(os.urandom(32)).decode("ascii")
+    config = _emulator_config(
+        key=key, job_id=job_id, faults=faults, seed=seed, retry_after=retry_after
+    )
     report = DemoReport(tasks=tasks)
     err = stderr_console()
     async with run_emulator(config) as emulator:
         if not quiet:
             err.print(f"emulator listening on {emulator.url} (account {emulator.account_name})")
-        credential = SharedKeyCredential(config.account_name, config.account_key)
+        credential = SharedKeyCredential(config.account_name, key)
         async with BatchClient(
             emulator.url, credential, max_connections=max(concurrency, 8)
         ) as client:

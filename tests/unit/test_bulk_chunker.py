@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import orjson
@@ -13,9 +14,7 @@ from batch_tasks_async._bulk import Chunker, IdSet
 from batch_tasks_async._bulk._chunker import ENVELOPE_BYTES, body_size, build_body
 
 
-def _pack(
-    sizes: list[int], max_tasks: int, max_bytes: int
-) -> tuple[list[list[int]], list[int]]:
+def _pack(sizes: list[int], max_tasks: int, max_bytes: int) -> tuple[list[list[int]], list[int]]:
     chunker: Chunker[int] = Chunker(max_tasks, max_bytes)
     rejected = [i for i, size in enumerate(sizes) if not chunker.add(i, size)]
     chunker.flush()
@@ -40,7 +39,7 @@ def test_chunks_respect_both_limits_and_keep_every_task_once_in_order(
         assert 1 <= len(chunk) <= max_tasks
         assert body_size(sizes[i] for i in chunk) <= max_bytes
     # Greedy: a chunk is only closed when the next task would not have fitted.
-    for first, second in zip(chunks, chunks[1:], strict=False):
+    for first, second in itertools.pairwise(chunks):
         if len(first) < max_tasks:
             assert body_size([*(sizes[i] for i in first), sizes[second[0]]]) > max_bytes
 

@@ -78,8 +78,8 @@ def _listed_task() -> dict[str, Any]:
             "userCPUTime": "PT0.015625S",
             "kernelCPUTime": "PT0S",
             "wallClockTime": "PT1.2345678S",
-            "readIOps": 12,
-            "writeIOps": 3,
+            "readIOps": "12",  # OData v3 writes Edm.Int64 as a string
+            "writeIOps": "3",
             "readIOGiB": 0.5,
             "writeIOGiB": 0.25,
             "waitTime": "PT0.1S",
@@ -561,3 +561,26 @@ def test_orjson_output_is_compact_json() -> None:
         value=[models.TaskAddResult(status=models.TaskAddStatus.SUCCESS, task_id="a")]
     )
     assert orjson.loads(dumps(result)) == {"value": [{"status": "success", "taskId": "a"}]}
+
+
+def test_int64_counters_read_from_strings_or_numbers_and_write_strings() -> None:
+    base = {
+        "url": "https://acct/jobs/j/tasks/t",
+        "startTime": "2020-01-01T00:00:00Z",
+        "lastUpdateTime": "2020-01-01T00:00:00Z",
+        "userCPUTime": "PT0S",
+        "kernelCPUTime": "PT0S",
+        "wallClockTime": "PT0S",
+        "readIOGiB": 0.0,
+        "writeIOGiB": 0.0,
+        "waitTime": "PT0S",
+    }
+    stats = models.TaskStatistics.from_dict(
+        {**base, "readIOps": "9007199254740993", "writeIOps": 3}
+    )
+    assert stats.read_iops == 9007199254740993
+    assert stats.write_iops == 3
+    wire = stats.to_dict()
+    assert (wire["readIOps"], wire["writeIOps"]) == ("9007199254740993", "3")
+    with pytest.raises(Exception, match="int64"):
+        models.TaskStatistics.from_dict({**base, "readIOps": [1], "writeIOps": 0})

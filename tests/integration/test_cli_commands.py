@@ -1,0 +1,394 @@
+"""The ``batch-tasks`` command line against a running emulator (click's ``CliRunner``)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from batch_tasks_async import BatchClient, SharedKeyCredential
+from batch_tasks_async.cli import cli
+from batch_tasks_async.emulator import EmulatorConfig, RunningEmulator
+
+#: The ``emulator_factory`` fixture of ``conftest.py``: starts an emulator from a config.
+EmulatorFactory = Callable[[EmulatorConfig], RunningEmulator]
+
+ACCOUNT_NAME = "cliaccount"
+ACCOUNT_KEY = base64.b64encode(b"cli-test-key-0123456789abcdef").decode()
+
+
+def run(emulator: RunningEmulator, args: list[str], stdin: bytes | None = None) -> Result:
+    """Invoke ``batch-tasks`` with the emulator's settings in the environment."""
+    env = {
+        "BATCH_ACCOUNT_URL": emulator.url,
+        "BATCH_ACCOUNT_NAME": emulator.account_name,
+        "BATCH_ACCOUNT_KEY": emulator.account_key,
+    }
+    return CliRunner().invoke(cli, args, input=stdin, env=env, catch_exceptions=False)
+
+
+def add_tasks(emulator: RunningEmulator, job_id: str, *tasks: dict[str, Any]) -> None:
+    """Add tasks through the SDK (setup for the commands under test)."""
+
+    async def main() -> None:
+        credential = (
+            SharedKeyCredential(emulator.account_name, emulator.account_key)
+            if emulator.account_key
+            else None
+        )
+        async with BatchClient(emulator.url, credential) as client:
+            for task in tasks:
+                await client.task.add(job_id, task)
+
+    asyncio.run(main())
+
+
+def jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def task_lines(ids: range, prefix: str = "t") -> list[str]:
+    return [json.dumps({"id": f"{prefix}{i}", "commandLine": f"echo {i}"}) for i in ids]
+
+
+@pytest.fixture(autouse=True)
+def _no_ambient_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("BATCH_ACCOUNT_URL", "BATCH_ACCOUNT_NAME", "BATCH_ACCOUNT_KEY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+# -- list / get / update / delete / terminate / reactivate / subtasks ------------------------
+
+
+def test_list_table_and_jsonl(emulator: RunningEmulator) -> None:
+    add_tasks(
+        emulator,
+        "job-1",
+        {"id": "a", "commandLine": "/bin/sh -c 'exit 0'"},
+        {"id": "b", "commandLine": "/bin/sh -c 'exit 3'"},
+    )
+    table = run(emulator, ["list", "job-1"])
+    assert table.exit_code == 0, table.output
+    assert "completed" in table.stdout
+    assert "/bin/sh -c 'exit 3'" in table.stdout
+    assert "2 task(s)" in table.stderr
+
+    lines = run(emulator, ["list", "job-1", "-o", "jsonl", "--select", "id,state"])
+    assert lines.exit_code == 0
+    assert [json.loads(line) for line in lines.stdout.splitlines()] == [
+        {"id": "a", "state": "completed"},
+        {"id": "b", "state": "completed"},
+    ]
+
+
+def test_list_follows_pages_filters_and_limits(emulator: RunningEmulator) -> None:
+    add_tasks(
+        emulator,
+        "job-1",
+        *({"id": f"t{i}", "commandLine": f"/bin/sh -c 'exit {i % 2}'"} for i in range(7)),
+    )
+    every = run(emulator, ["list", "job-1", "--max-results", "2", "-o", "jsonl", "--select", "id"])
+    assert [json.loads(x)["id"] for x in every.stdout.splitlines()] == [f"t{i}" for i in range(7)]
+    limited = run(emulator, ["list", "job-1", "--max-results", "2", "--limit", "3", "-o", "jsonl"])
+    assert len(limited.stdout.splitlines()) == 3
+    failed = run(
+        emulator,
+        ["list", "job-1", "--filter", "executionInfo/exitCode eq 1", "-o", "jsonl"],
+    )
+    assert failed.exit_code == 0, failed.output
+    assert {json.loads(x)["id"] for x in failed.stdout.splitlines()} == {"t1", "t3", "t5"}
+
+
+def test_get_prints_the_task_as_json(emulator: RunningEmulator) -> None:
+    add_tasks(emulator, "job-1", {"id": "g1", "commandLine": "echo hi"})
+    result = run(emulator, ["get", "job-1", "g1"])
+    assert result.exit_code == 0
+    task = json.loads(result.stdout)
+    assert task["id"] == "g1"
+    assert task["commandLine"] == "echo hi"
+    assert task["state"] == "completed"
+
+
+def test_get_missing_task_prints_code_message_and_request_id(emulator: RunningEmulator) -> None:
+    result = run(emulator, ["get", "job-1", "nope"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: TaskNotFound (HTTP 404): The specified task")
+    assert "request-id " in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_update_delete_terminate_reactivate(emulator_factory: EmulatorFactory) -> None:
+    emulator = emulator_factory(
+        EmulatorConfig(
+            account_name=ACCOUNT_NAME, account_key=ACCOUNT_KEY, jobs=("j",), lifecycle="manual"
+        )
+    )
+    add_tasks(
+        emulator,
+        "j",
+        {"id": "u", "commandLine": "echo"},
+        {"id": "f", "commandLine": "/bin/sh -c 'exit 2'"},
+    )
+    updated = run(
+        emulator, ["update", "j", "u", "--max-task-retry-count", "4", "--retention-time", "PT1H"]
+    )
+    assert updated.exit_code == 0, updated.output
+    assert "updated task 'u' of job 'j'" in updated.stdout
+    task = json.loads(run(emulator, ["get", "j", "u"]).stdout)
+    assert task["constraints"]["maxTaskRetryCount"] == 4
+    assert task["constraints"]["retentionTime"] == "PT1H"
+
+    terminated = run(emulator, ["terminate", "j", "u"])
+    assert terminated.exit_code == 0, terminated.output
+    assert json.loads(run(emulator, ["get", "j", "u"]).stdout)["state"] == "completed"
+    again = run(emulator, ["terminate", "j", "u"])
+    assert again.exit_code == 1
+    assert "TaskCompleted (HTTP 409)" in again.stderr
+
+    emulator.advance_task("j", "f", "completed")
+    reactivated = run(emulator, ["reactivate", "j", "f"])
+    assert reactivated.exit_code == 0, reactivated.output
+    assert json.loads(run(emulator, ["get", "j", "f"]).stdout)["state"] == "active"
+
+    deleted = run(emulator, ["delete", "j", "u"])
+    assert deleted.exit_code == 0
+    assert emulator.task_ids("j") == ["f"]
+
+
+def test_if_match_is_sent(emulator: RunningEmulator) -> None:
+    add_tasks(emulator, "job-1", {"id": "m", "commandLine": "echo"})
+    result = run(emulator, ["delete", "job-1", "m", "--if-match", '"0xDEADBEEF"'])
+    assert result.exit_code == 1
+    assert "(HTTP 412)" in result.stderr
+    assert emulator.task_ids("job-1") == ["m"]
+
+
+def test_subtasks_of_a_multi_instance_task(emulator_factory: EmulatorFactory) -> None:
+    emulator = emulator_factory(
+        EmulatorConfig(account_name=ACCOUNT_NAME, account_key=ACCOUNT_KEY, jobs=("j",))
+    )
+    add_tasks(
+        emulator,
+        "j",
+        {
+            "id": "mi",
+            "commandLine": "echo",
+            "multiInstanceSettings": {"numberOfInstances": 3, "coordinationCommandLine": "x"},
+        },
+    )
+    lines = run(emulator, ["subtasks", "j", "mi", "-o", "jsonl"])
+    assert lines.exit_code == 0, lines.output
+    assert [json.loads(x)["id"] for x in lines.stdout.splitlines()] == [1, 2]
+    table = run(emulator, ["subtasks", "j", "mi"])
+    assert "2 subtask(s)" in table.stderr
+
+
+# -- submit ------------------------------------------------------------------------------------
+
+
+def test_submit_reports_malformed_lines_and_still_adds_the_rest(
+    emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    lines = task_lines(range(250))
+    lines.insert(3, "{not json")
+    lines.insert(10, '{"commandLine": "no id"}')
+    lines.insert(20, "")
+    source = tmp_path / "tasks.jsonl"
+    source.write_text("\n".join(lines) + "\n")
+    report = tmp_path / "report.jsonl"
+
+    result = run(emulator, ["submit", "job-1", str(source), "--report", str(report)])
+    assert result.exit_code == 3, result.output
+    assert "added 250, existed 0, failed 0, unconfirmed 0, malformed lines 2" in result.stdout
+    assert "line 4: InvalidJson" in result.stderr
+    assert "line 11: MissingTaskId" in result.stderr
+    assert sorted(emulator.task_ids("job-1")) == sorted(f"t{i}" for i in range(250))
+    assert [(e["line"], e["status"], e["error"]["code"]) for e in jsonl(report)] == [
+        (4, "malformed", "InvalidJson"),
+        (11, "malformed", "MissingTaskId"),
+    ]
+
+
+def test_submit_rerun_fails_on_existing_tasks_unless_skipped(
+    emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    source = tmp_path / "tasks.jsonl"
+    source.write_text("\n".join(task_lines(range(120))) + "\n")
+    first = run(emulator, ["submit", "job-1", str(source)])
+    assert first.exit_code == 0, first.output
+    assert "added 120, existed 0, failed 0" in first.stdout
+
+    report = tmp_path / "again.jsonl"
+    again = run(emulator, ["submit", "job-1", str(source), "--report", str(report)])
+    assert again.exit_code == 3
+    assert "added 0, existed 0, failed 120" in again.stdout
+    entries = jsonl(report)
+    assert len(entries) == 120
+    assert {e["error"]["code"] for e in entries} == {"TaskExists"}
+    assert {e["status"] for e in entries} == {"clienterror"}
+    assert {e["taskId"] for e in entries} == {f"t{i}" for i in range(120)}
+
+    skipped = run(emulator, ["submit", "job-1", str(source), "--if-exists", "skip"])
+    assert skipped.exit_code == 0, skipped.output
+    assert "added 0, existed 120, failed 0" in skipped.stdout
+    assert len(emulator.task_ids("job-1")) == 120
+
+
+def test_submit_reads_standard_input(emulator: RunningEmulator) -> None:
+    data = ("\n".join(task_lines(range(30), prefix="s")) + "\n").encode()
+    result = run(emulator, ["submit", "job-1", "-", "--concurrency", "2"], stdin=data)
+    assert result.exit_code == 0, result.output
+    assert "added 30" in result.stdout
+    assert len(emulator.task_ids("job-1")) == 30
+
+
+def test_submit_invalid_task_is_a_failure_with_the_service_error(
+    emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    report = tmp_path / "r.jsonl"
+    data = b'{"id": "ok", "commandLine": "echo"}\n{"id": "bad id!", "commandLine": "echo"}\n'
+    result = run(emulator, ["submit", "job-1", "-", "--report", str(report)], stdin=data)
+    assert result.exit_code == 3
+    assert "added 1, existed 0, failed 1" in result.stdout
+    (entry,) = jsonl(report)
+    assert entry["taskId"] == "bad id!"
+    assert entry["status"] == "clienterror"
+    assert entry["error"]["code"]
+
+
+def test_submit_to_a_missing_job_exits_1_with_the_error(
+    emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    report = tmp_path / "r.jsonl"
+    data = ("\n".join(task_lines(range(10))) + "\n").encode()
+    result = run(emulator, ["submit", "nojob", "-", "--report", str(report)], stdin=data)
+    assert result.exit_code == 1
+    assert "JobNotFound (HTTP 404)" in result.stderr
+    assert "Traceback" not in result.output
+    entries = jsonl(report)
+    assert entries
+    assert {e["status"] for e in entries} == {"unconfirmed"}
+
+
+def test_submit_rides_through_faults(emulator_factory: EmulatorFactory) -> None:
+    from batch_tasks_async.emulator import FaultConfig
+
+    emulator = emulator_factory(
+        EmulatorConfig(
+            account_name=ACCOUNT_NAME,
+            account_key=ACCOUNT_KEY,
+            jobs=("j",),
+            faults=FaultConfig(
+                seed=3, throttle_429=0.2, drop_after_commit=0.1, task_server_error=0.05,
+                retry_after=0,
+            ),
+        )
+    )  # fmt: skip
+    data = ("\n".join(task_lines(range(600))) + "\n").encode()
+    result = run(emulator, ["submit", "j", "-", "--max-tasks-per-request", "50"], stdin=data)
+    assert result.exit_code == 0, result.output
+    assert "added 600, existed 0, failed 0, unconfirmed 0" in result.stdout
+    assert len(emulator.task_ids("j")) == 600
+    assert emulator.stats()["tasks_committed_more_than_once"] == 0
+    assert emulator.stats()["faults_total"] > 0
+
+
+# -- demo ----------------------------------------------------------------------------------------
+
+
+def test_demo_small() -> None:
+    result = CliRunner().invoke(cli, ["demo", "--tasks", "500"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "Added 500 of 500 tasks" in result.stdout
+    assert "500 tasks listed back" in result.stdout
+    assert "emulator: 500 tasks in the job, 0 committed more than once" in result.stdout
+    assert "OK: every count agrees." in result.stdout
+    assert "emulator listening on http://127.0.0.1:" in result.stderr
+
+
+def test_demo_with_faults() -> None:
+    result = CliRunner().invoke(
+        cli,
+        ["demo", "--tasks", "800", "--chaos", "--retry-after", "0", "--seed", "7", "-q"],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    assert "Added 800 of 800 tasks" in result.stdout
+    assert "OK: every count agrees." in result.stdout
+    assert "faults injected: none" not in result.stdout
+    assert "drop_after_commit" in result.stdout or "drop_before_commit" in result.stdout
+    assert result.stderr == ""
+
+
+# -- connection settings and secrets ---------------------------------------------------------
+
+
+def test_emulator_flag_targets_an_open_emulator(emulator_factory: EmulatorFactory) -> None:
+    emulator = emulator_factory(EmulatorConfig(jobs=("open-job",)))
+    add_tasks(emulator, "open-job", {"id": "x", "commandLine": "echo"})
+    result = CliRunner().invoke(
+        cli, ["list", "open-job", "--emulator", "--account-url", emulator.url, "-o", "jsonl"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["id"] == "x"
+
+
+def test_connection_refused_is_reported_without_a_traceback() -> None:
+    result = CliRunner().invoke(
+        cli, ["get", "j", "t", "--account-url", "http://127.0.0.1:9", "--account-name", "a"]
+    )
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: BatchConnectionError")
+    assert "Traceback" not in result.output
+
+
+def test_the_key_never_appears_in_any_output(
+    emulator_factory: EmulatorFactory, tmp_path: Path
+) -> None:
+    key = base64.b64encode(b"a-very-secret-key-that-must-never-be-printed").decode()
+    emulator = emulator_factory(EmulatorConfig(account_name="acct", account_key=key, jobs=("j",)))
+    add_tasks(emulator, "j", {"id": "t", "commandLine": "echo"})
+    wrong = base64.b64encode(b"another-secret-that-is-wrong").decode()
+    source = tmp_path / "tasks.jsonl"
+    source.write_text('{"id": "n1", "commandLine": "echo"}\n{oops\n')
+    base = ["--account-url", emulator.url, "--account-name", "acct"]
+    commands = [
+        ["list", "j"],
+        ["list", "j", "-o", "jsonl"],
+        ["get", "j", "t"],
+        ["get", "j", "missing"],
+        ["update", "j", "t", "--max-task-retry-count", "1"],
+        ["terminate", "j", "t"],
+        ["reactivate", "j", "t"],
+        ["subtasks", "j", "t"],
+        ["submit", "j", str(source), "--report", str(tmp_path / "r.jsonl")],
+        ["submit", "missing-job", str(source)],
+        ["delete", "j", "t"],
+        ["delete", "j", "t"],
+        ["get", "j", "t", "--account-url", "http://127.0.0.1:9"],
+        ["list", "j", "--account-name", ""],
+    ]
+    outputs = []
+    for args in commands:
+        for secret in (key, wrong):
+            result = CliRunner().invoke(cli, [*args, *base, "--account-key", secret])
+            outputs.append((args, secret, result))
+        env_result = CliRunner().invoke(cli, [*args, *base], env={"BATCH_ACCOUNT_KEY": key})
+        outputs.append((args, key, env_result))
+    assert any(r.exit_code == 0 for _, _, r in outputs)
+    assert any(r.exit_code == 1 for _, _, r in outputs)
+    for args, secret, result in outputs:
+        assert result.exception is None or isinstance(result.exception, SystemExit), args
+        for text in (result.stdout, result.stderr):
+            assert secret not in text, args
+            assert key not in text, args
+        report = tmp_path / "r.jsonl"
+        if report.exists():
+            assert key not in report.read_text()
+            assert wrong not in report.read_text()
