@@ -1,9 +1,8 @@
-"""The bulk engine against the emulator over a real socket, under each injected fault.
+"""``add_collection`` / ``stream_add_collection`` against the emulator over a real socket.
 
-Uses the client's add-collection sender (``client.task._chunk_sender``) with the engine, so it
-checks the engine end to end before ``add_collection`` is wired; every test asserts from the
-emulator's own bookkeeping that each task was committed exactly once and that the result
-agrees with the emulator's state.
+Every fault the emulator can inject, alone and mixed. Each test asserts from the emulator's
+``/_emulator/stats`` (per-task commit counts) that every task was committed exactly once, none
+is missing, and the result the SDK returned agrees with the emulator's state.
 """
 
 from __future__ import annotations
@@ -12,17 +11,28 @@ import base64
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 
-from batch_tasks_async import BatchClient, SharedKeyCredential, models
-from batch_tasks_async._bulk import BulkRetryPolicy, add_tasks
+from batch_tasks_async import (
+    BatchClient,
+    BulkProgress,
+    BulkRetryPolicy,
+    SharedKeyCredential,
+    models,
+)
 from batch_tasks_async.emulator import EmulatorConfig, FaultConfig, RunningEmulator
 
 ACCOUNT_NAME = "bulkaccount"
 ACCOUNT_KEY = base64.b64encode(b"bulk-fault-test-key-0123456789abcd").decode()
+JOB = "job-1"
 EmulatorFactory = Callable[[EmulatorConfig], RunningEmulator]
 
 pytestmark = pytest.mark.anyio
+
+# Retries without waiting (the emulator's Retry-After is 0), bounded generously enough that
+# the seeded fault rates below always end in success.
+FAST = BulkRetryPolicy(max_attempts=15, max_throttled_attempts=60, backoff_base=0.0, jitter=0.0)
 
 FAULTS: dict[str, dict[str, Any]] = {
     "none": {},
@@ -32,6 +42,9 @@ FAULTS: dict[str, dict[str, Any]] = {
     "internal_error_500": {"internal_error_500": 0.3},
     "drop_before_commit": {"drop_before_commit": 0.2},
     "drop_after_commit": {"drop_after_commit": 0.2},
+    "latency": {"latency_ms": 20.0},
+    "rate_limit": {"job_rate_limit": 1000.0, "retry_after": 0},
+    "rate_limit_503": {"job_rate_limit": 1000.0, "rate_limit_status": 503, "retry_after": 0},
     "mixed": {
         "task_server_error": 0.1,
         "throttle_429": 0.1,
@@ -39,36 +52,140 @@ FAULTS: dict[str, dict[str, Any]] = {
         "internal_error_500": 0.1,
         "drop_before_commit": 0.1,
         "drop_after_commit": 0.1,
+        "latency_ms": 2.0,
         "retry_after": 0,
     },
 }
 
 
-@pytest.mark.parametrize("fault", sorted(FAULTS))
-async def test_every_task_committed_exactly_once_under_faults(
-    emulator_factory: EmulatorFactory, fault: str
-) -> None:
-    emulator = emulator_factory(
+def start(factory: EmulatorFactory, faults: FaultConfig, **config: Any) -> RunningEmulator:
+    return factory(
         EmulatorConfig(
             account_name=ACCOUNT_NAME,
             account_key=ACCOUNT_KEY,
-            jobs=("job-1",),
-            faults=FaultConfig(seed=11, **FAULTS[fault]),
+            jobs=(JOB,),
+            faults=faults,
+            **config,
         )
     )
-    tasks = [{"id": f"task-{i}", "commandLine": "echo hi"} for i in range(1500)]
-    policy = BulkRetryPolicy(
-        max_attempts=15, max_throttled_attempts=50, backoff_base=0.0, jitter=0.0
-    )
-    async with BatchClient(
-        emulator.url, SharedKeyCredential(emulator.account_name, ACCOUNT_KEY)
-    ) as client:
-        send = client.task._chunk_sender("job-1")
-        result = await add_tasks(send, tasks, concurrency=8, retry_policy=policy)
+
+
+def connect(emulator: RunningEmulator, **kwargs: Any) -> BatchClient:
+    return BatchClient(emulator.url, SharedKeyCredential(ACCOUNT_NAME, ACCOUNT_KEY), **kwargs)
+
+
+def wire_tasks(count: int, prefix: str = "task") -> list[dict[str, Any]]:
+    return [{"id": f"{prefix}-{i}", "commandLine": "echo hi"} for i in range(count)]
+
+
+def stats(emulator: RunningEmulator) -> dict[str, Any]:
+    """The emulator's own bookkeeping, read over HTTP as any tool would."""
+    response = httpx.get(f"{emulator.url}/_emulator/stats", params={"per_task": "true"})
+    response.raise_for_status()
+    data: dict[str, Any] = response.json()
+    return data
+
+
+def assert_exactly_once(
+    emulator: RunningEmulator, expected_ids: list[str], results: list[models.TaskAddResult]
+) -> dict[str, Any]:
+    """Every task committed once, none missing or extra, and the result agrees."""
+    snap = stats(emulator)
+    counts: dict[str, int] = snap["task_commit_counts"].get(JOB, {})
+    assert sorted(counts) == sorted(expected_ids), "none missing, none extra"
+    assert set(counts.values()) == {1}, "none committed twice"
+    assert snap["tasks_committed_more_than_once"] == 0
+    assert sorted(r.task_id for r in results) == sorted(expected_ids)
+    assert all(r.status is models.TaskAddStatus.SUCCESS for r in results)
+    assert sorted(emulator.task_ids(JOB)) == sorted(expected_ids)
+    return snap
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+async def test_add_collection_commits_every_task_exactly_once(
+    emulator_factory: EmulatorFactory, fault: str
+) -> None:
+    emulator = start(emulator_factory, FaultConfig(seed=11, **FAULTS[fault]))
+    tasks = wire_tasks(1500)
+    progress: list[BulkProgress] = []
+    async with connect(emulator) as client:
+        result = await client.task.add_collection(
+            JOB, tasks, concurrency=8, retry_policy=FAST, on_progress=progress.append
+        )
     values = result.value or []
-    assert [r.task_id for r in values] == [t["id"] for t in tasks]
-    assert all(r.status == models.TaskAddStatus.SUCCESS for r in values)
-    counts = emulator.commit_counts("job-1")
-    assert sorted(counts) == sorted(t["id"] for t in tasks)  # none missing, none extra
-    assert set(counts.values()) == {1}  # none committed twice
-    assert sorted(emulator.task_ids("job-1")) == sorted(counts)
+    assert [r.task_id for r in values] == [t["id"] for t in tasks], "input order"
+    snap = assert_exactly_once(emulator, [t["id"] for t in tasks], values)
+    final = progress[-1]
+    assert final.done
+    assert final.added + final.already_existed == len(tasks)
+    assert final.failed == 0
+    if fault not in ("none", "latency"):
+        assert snap["faults_total"] > 0, "the fault was really injected"
+
+
+async def test_stream_add_collection_under_mixed_faults(emulator_factory: EmulatorFactory) -> None:
+    emulator = start(emulator_factory, FaultConfig(seed=5, **FAULTS["mixed"]))
+
+    async def generate() -> Any:
+        for i in range(2000):
+            yield models.TaskAddParameter(id=f"s-{i}", command_line=f"render --frame {i}")
+
+    seen: list[models.TaskAddResult] = []
+    async with (
+        connect(emulator) as client,
+        client.task.stream_add_collection(
+            JOB, generate(), concurrency=16, retry_policy=FAST
+        ) as stream,
+    ):
+        async for item in stream:
+            seen.append(item)
+    assert stream.unconfirmed == []
+    assert_exactly_once(emulator, [f"s-{i}" for i in range(2000)], seen)
+
+
+async def test_responses_delayed_past_the_client_timeout(emulator_factory: EmulatorFactory) -> None:
+    """The service commits, then answers too late: the client times out, resubmits, and the
+    ``TaskExists`` answers for those tasks count as added."""
+    emulator = start(
+        emulator_factory,
+        FaultConfig(seed=3, delay_after_commit=0.3, delay_after_commit_seconds=2.0),
+    )
+    tasks = wire_tasks(600, "slow")
+    async with connect(emulator, network_timeout=0.5) as client:
+        result = await client.task.add_collection(JOB, tasks, concurrency=6, retry_policy=FAST)
+    snap = assert_exactly_once(emulator, [t["id"] for t in tasks], result.value or [])
+    assert snap["faults"].get("delay_after_commit", 0) > 0
+    assert snap["duplicate_add_attempts"] > 0, "resubmitted tasks were answered TaskExists"
+
+
+async def test_small_service_body_limit_forces_splits(emulator_factory: EmulatorFactory) -> None:
+    """The client packs 1 MiB bodies; the service takes 8 KiB: 413s split the chunks."""
+    emulator = start(emulator_factory, FaultConfig(), max_body_bytes=8192)
+    tasks = [{"id": f"big-{i}", "commandLine": "x" * 300} for i in range(400)]
+    too_big = {"id": "huge", "commandLine": "y" * 20_000}
+    async with connect(emulator) as client:
+        result = await client.task.add_collection(
+            JOB, [*tasks, too_big], retry_policy=FAST, raise_on_failure=False
+        )
+    values = result.value or []
+    by_id = {r.task_id: r for r in values}
+    huge = by_id.pop("huge")
+    assert huge.status is models.TaskAddStatus.CLIENT_ERROR
+    assert huge.error is not None
+    assert huge.error.code == "RequestBodyTooLarge"
+    snap = assert_exactly_once(emulator, [t["id"] for t in tasks], list(by_id.values()))
+    assert snap["requests"].get("task_add_collection", 0) > 400 // 100
+
+
+async def test_rerun_with_if_exists_skip_under_faults(emulator_factory: EmulatorFactory) -> None:
+    emulator = start(emulator_factory, FaultConfig(seed=9, **FAULTS["mixed"]))
+    tasks = wire_tasks(800, "rerun")
+    async with connect(emulator) as client:
+        first = await client.task.add_collection(JOB, tasks[:500], retry_policy=FAST)
+        second = await client.task.add_collection(JOB, tasks, retry_policy=FAST, if_exists="skip")
+    assert len(first.value or []) == 500
+    values = second.value or []
+    assert_exactly_once(emulator, [t["id"] for t in tasks], values)
+    existed = [r for r in values if r.error is not None and r.error.code == "TaskExists"]
+    assert {r.task_id for r in existed} <= {t["id"] for t in tasks[:500]}
+    assert len(existed) >= 1
