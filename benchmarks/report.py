@@ -36,6 +36,14 @@ SDK_LABELS: dict[str, str] = {
     "legacy-14": "azure-batch 14.x `add_collection(threads=)`",
 }
 
+#: How the listing table names the SDKs (their list calls).
+LIST_LABELS: dict[str, str] = {
+    "this": "batch_tasks_async `task.list`",
+    "official-aio": "azure-batch 15.x aio `list_tasks`",
+    "official-sync": "azure-batch 15.x sync `list_tasks`",
+    "legacy-14": "azure-batch 14.x `task.list`",
+}
+
 _SDK_ORDER = ("this", "this-stream", "official-aio", "official-sync", "legacy-14")
 
 
@@ -316,7 +324,7 @@ def _list_section(results: Mapping[str, Any]) -> list[str]:
         rows.append(
             [
                 str(cell.get("server")),
-                _label(cell["sdk"]),
+                LIST_LABELS.get(cell["sdk"], cell["sdk"]),
                 _num(cell.get("count")),
                 _spread(cell.get("tasks_per_s")),
                 _spread(cell.get("cpu_us_per_task"), 1),

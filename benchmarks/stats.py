@@ -120,7 +120,12 @@ def evaluate_targets(results: Mapping[str, Any], sdk: str = "this") -> dict[str,
     sections, whichever ran).
     """
     verdicts: dict[str, dict[str, Any]] = {}
-    bulk_cells = [c for c in results.get("bulk", {}).get("cells", []) if c.get("sdk") == sdk]
+    # Judged on the emulator's cells (the server every latency ran against).
+    bulk_cells = [
+        c
+        for c in results.get("bulk", {}).get("cells", [])
+        if c.get("sdk") == sdk and c.get("server", "emulator") == "emulator"
+    ]
     zero_latency = [c for c in bulk_cells if c.get("latency_ms") == 0]
 
     cpu = [(c["concurrency"], _median(c.get("cpu_us_per_task"))) for c in zero_latency]
