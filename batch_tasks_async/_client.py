@@ -10,6 +10,7 @@ import httpx
 from ._credentials import BearerTokenCredential, SharedKeyCredential
 from ._operations import TaskOperations
 from ._pipeline import DEFAULT_API_VERSION, Credential, Pipeline, RetryPolicy
+from ._transport import make_transport
 from .errors import ClientValidationError
 
 __all__ = ["BatchClient"]
@@ -73,14 +74,15 @@ class BatchClient:
                 if isinstance(network_timeout, httpx.Timeout)
                 else httpx.Timeout(network_timeout, connect=min(network_timeout, 10.0), pool=None)
             )
+            limits = httpx.Limits(
+                max_connections=max_connections,
+                max_keepalive_connections=max_connections,
+                keepalive_expiry=30.0,
+            )
             http_client = httpx.AsyncClient(
-                transport=transport,
+                transport=transport if transport is not None else make_transport(limits),
                 timeout=timeout,
-                limits=httpx.Limits(
-                    max_connections=max_connections,
-                    max_keepalive_connections=max_connections,
-                    keepalive_expiry=30.0,
-                ),
+                limits=limits,
                 follow_redirects=False,
             )
             self._owns_http_client = True

@@ -55,7 +55,7 @@ class SharedKeyCredential:
         ClientValidationError: The name is empty or the key is not valid base64.
     """
 
-    __slots__ = ("_account_name", "_key")
+    __slots__ = ("_account_name", "_key", "_resources")
 
     def __init__(self, account_name: str, account_key: str) -> None:
         if not account_name:
@@ -71,6 +71,7 @@ class SharedKeyCredential:
             raise ClientValidationError("SharedKeyCredential: account_key must not be empty")
         self._account_name = account_name
         self._key = key
+        self._resources: dict[str, str] = {}
 
     @property
     def account_name(self) -> str:
@@ -99,15 +100,25 @@ class SharedKeyCredential:
         lines = "\n".join(parts) + "\n"
         for name in sorted(k for k in lowered if k.startswith("ocp-")):
             lines += f"{name}:{lowered[name]}\n"
+        return lines + self._canonical_resource(url)
+
+    def _canonical_resource(self, url: str) -> str:
+        """``/{account}{path}`` and the sorted, decoded query: cached, URLs repeat a lot."""
+        cached = self._resources.get(url)
+        if cached is not None:
+            return cached
         split = urlsplit(url)
-        lines += f"/{self._account_name}{split.path}"
+        text = f"/{self._account_name}{split.path}"
         first_values: dict[str, str] = {}
         for name, value in parse_qsl(split.query, keep_blank_values=True):
             first_values.setdefault(name, value)
         for name in sorted(first_values):
             if first_values[name]:
-                lines += f"\n{name}:{first_values[name]}"
-        return lines
+                text += f"\n{name}:{first_values[name]}"
+        if len(self._resources) >= 256:
+            self._resources.clear()
+        self._resources[url] = text
+        return text
 
     def sign(self, method: str, url: str, headers: Mapping[str, str]) -> str:
         """Return the ``Authorization`` header value for a request.

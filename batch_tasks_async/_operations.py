@@ -28,7 +28,7 @@ from ._bulk import (
 from ._paging import AsyncPager, Page
 from ._pipeline import CallState, Pipeline, RequestOptions, RetryPolicy, loads
 from ._response import ResponseMetadata
-from ._serialization import dumps, from_wire
+from ._serialization import dumps, from_wire, parse_task_add_results
 from .errors import ClientValidationError, ConflictError, ServiceError
 
 __all__ = ["TaskOperations"]
@@ -702,7 +702,7 @@ class TaskOperations:
                     "the service answered add collection without a 'value' list "
                     f"(request-id {response.headers.get('request-id')})"
                 )
-            return [from_wire(models.TaskAddResult, item) for item in values]
+            return parse_task_add_results(values)
 
         return send
 

@@ -11,6 +11,7 @@ import ipaddress
 import logging
 import platform
 import random
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -70,6 +71,20 @@ def _http_date(value: datetime) -> str:
             f"datetime {value.isoformat()} has no time zone; pass an aware datetime"
         )
     return email.utils.format_datetime(value.astimezone(UTC), usegmt=True)
+
+
+_now_second = -1
+_now_text = ""
+
+
+def _http_date_now() -> str:
+    """The current time as an RFC 1123 date, formatted at most once a second."""
+    global _now_second, _now_text
+    second = int(time.time())
+    if second != _now_second:
+        _now_text = email.utils.formatdate(second, usegmt=True)
+        _now_second = second
+    return _now_text
 
 
 @attrs.frozen(kw_only=True)
@@ -304,6 +319,7 @@ class Pipeline:
         self.api_version = api_version
         self.http = http_client
         self.retry_policy = retry_policy
+        self._url_cache: dict[str, httpx.URL] = {}
         #: How retries wait; replaceable so tests can observe waits without sleeping.
         self.sleep: Callable[[float], Awaitable[None]] = anyio.sleep
         self._shared_key: SharedKeyCredential | None = None
@@ -329,6 +345,15 @@ class Pipeline:
             query.update({k: v for k, v in params.items() if v is not None})
         return f"{self.endpoint}{path}?{urlencode(query, quote_via=quote, safe='$,')}"
 
+    def _parsed_url(self, url: str) -> httpx.URL:
+        """``httpx.URL(url)``, parsed once for the URLs a call sends again and again."""
+        parsed = self._url_cache.get(url)
+        if parsed is None:
+            if len(self._url_cache) >= 256:
+                self._url_cache.clear()
+            parsed = self._url_cache[url] = httpx.URL(url)
+        return parsed
+
     def check_same_origin(self, url: str) -> None:
         """Refuse to send credentials to a URL on another host than the endpoint."""
         split = urlsplit(url)
@@ -343,7 +368,7 @@ class Pipeline:
             "accept": "application/json",
             "user-agent": _USER_AGENT,
             "client-request-id": state.client_request_id,
-            "ocp-date": _http_date(options.ocp_date or datetime.now(UTC)),
+            "ocp-date": _http_date(options.ocp_date) if options.ocp_date else _http_date_now(),
         }
         if options.return_client_request_id is not None:
             headers["return-client-request-id"] = (
@@ -381,7 +406,9 @@ class Pipeline:
         headers = self._headers(options, state)
         if content is not None:
             headers["content-type"] = _JSON_CONTENT_TYPE
-        request = self.http.build_request(method, url, headers=headers, content=content)
+        request = self.http.build_request(
+            method, self._parsed_url(url), headers=headers, content=content
+        )
         await self._authorize(request)
         state.attempts += 1
         try:

@@ -29,7 +29,7 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from types import NoneType
-from typing import Any, Final, TypeVar, cast, get_args, get_origin
+from typing import TYPE_CHECKING, Any, Final, TypeVar, cast, get_args, get_origin
 
 import attrs
 import isodate
@@ -38,6 +38,9 @@ from cattrs._compat import is_optional
 from cattrs.fns import identity
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 from cattrs.preconf.orjson import OrjsonConverter, make_converter
+
+if TYPE_CHECKING:  # models imports this module
+    from .models import TaskAddResult
 
 __all__ = [
     "INT64",
@@ -51,6 +54,7 @@ __all__ = [
     "loads",
     "parse_datetime",
     "parse_duration",
+    "parse_task_add_results",
     "to_wire",
     "wire_name",
 ]
@@ -541,6 +545,113 @@ def from_wire(cls: type[T], data: Any) -> T:
     return result
 
 
+# ---------------------------------------------------------------------------------------------
+# Add-collection results: the bulk engine's hot path
+# ---------------------------------------------------------------------------------------------
+
+#: The fields of ``TaskAddResult`` the fast path sets, in declaration order.
+_TASK_ADD_RESULT_FIELDS: Final = (
+    "status",
+    "task_id",
+    "e_tag",
+    "last_modified",
+    "location",
+    "error",
+    _EXTRA,
+)
+
+_MakeTaskAddResult = Callable[[Any, Any, Any, Any, Any], "TaskAddResult"]
+_task_add_result_maker: _MakeTaskAddResult | None = None
+
+
+def _make_task_add_result_maker(cls: type[TaskAddResult]) -> _MakeTaskAddResult:
+    """A positional constructor of a successful ``TaskAddResult`` (no error, no extra keys).
+
+    The attrs ``__init__`` of the model only stores its arguments (no validators, converters or
+    hooks), so its slots are filled directly, which costs a third of the keyword call. Should
+    the model ever gain such behaviour the ``__init__`` is called instead.
+    """
+    fields = attrs.fields(cls)
+    plain = (
+        tuple(field.name for field in fields) == _TASK_ADD_RESULT_FIELDS
+        and all(field.validator is None and field.converter is None for field in fields)
+        and fields.error.default is None
+        and cls.__setattr__ is object.__setattr__
+        and not hasattr(cls, "__attrs_pre_init__")
+        and not hasattr(cls, "__attrs_post_init__")
+    )
+    if not plain:
+
+        def make_by_init(
+            status: Any, task_id: Any, e_tag: Any, last_modified: Any, location: Any
+        ) -> TaskAddResult:
+            return cls(
+                status=status,
+                task_id=task_id,
+                e_tag=e_tag,
+                last_modified=last_modified,
+                location=location,
+            )
+
+        return make_by_init
+
+    new = object.__new__
+
+    def make(
+        status: Any, task_id: Any, e_tag: Any, last_modified: Any, location: Any
+    ) -> TaskAddResult:
+        result = new(cls)
+        result.status = status
+        result.task_id = task_id
+        result.e_tag = e_tag
+        result.last_modified = last_modified
+        result.location = location
+        result.error = None
+        result.additional_properties = {}
+        return result
+
+    return make
+
+
+def parse_task_add_results(values: list[Any]) -> list[TaskAddResult]:
+    """Structure the ``value`` list of an add-collection response into ``TaskAddResult``s.
+
+    Equivalent to ``[from_wire(TaskAddResult, item) for item in values]``, about four times
+    faster on the common entry -- exactly ``status``, ``taskId``, ``eTag``, ``lastModified``
+    and ``location``, with a status spelling seen before. Any other entry (an error, unknown
+    keys, missing keys, odd types) goes through :func:`from_wire`, which also raises its
+    errors. ``lastModified`` texts equal to the previous entry's share one parsed (immutable)
+    datetime: the results of one request usually carry the same timestamp.
+    """
+    from .models import TaskAddResult, TaskAddStatus
+
+    global _task_add_result_maker  # built once, on first use
+    make = _task_add_result_maker
+    if make is None:
+        make = _task_add_result_maker = _make_task_add_result_maker(TaskAddResult)
+    members = TaskAddStatus._value2member_map_
+    results: list[TaskAddResult] = []
+    append = results.append
+    last_text: object = None
+    last_value: datetime | None = None
+    for item in values:
+        if type(item) is dict and len(item) == 5:
+            try:
+                status = members[item["status"]]
+                text = item["lastModified"]
+                if text != last_text or type(text) is not str:
+                    last_value = _structure_datetime(text, None)
+                    last_text = text
+                append(
+                    make(status, item["taskId"], item["eTag"], last_value, item["location"])
+                )
+                continue
+            except (KeyError, TypeError, ValueError):
+                last_text = last_value = None
+        append(from_wire(TaskAddResult, item))
+    return results
+
+
 def _orjson_default(obj: Any) -> Any:
     if _is_model(type(obj)):
         return to_wire(obj)
@@ -562,10 +673,13 @@ def dumps(obj: Any) -> bytes:
     Datetimes and timedeltas anywhere in plain data are formatted like model fields (naive
     datetimes are rejected).
     """
-    hook = _UNSTRUCTURE_HOOKS.get(type(obj))
+    cls = type(obj)
+    if cls is dict:  # plain data (the bulk engine's mapping input): no model lookup needed
+        return orjson.dumps(obj, default=_orjson_default, option=_OPTIONS)
+    hook = _UNSTRUCTURE_HOOKS.get(cls)
     if hook is not None:
         return orjson.dumps(hook(obj), option=_OPTIONS)
-    if _is_model(type(obj)):
+    if _is_model(cls):
         return orjson.dumps(to_wire(obj), option=_OPTIONS)
     return orjson.dumps(obj, default=_orjson_default, option=_OPTIONS)
 

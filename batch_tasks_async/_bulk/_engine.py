@@ -115,6 +115,7 @@ _LINGER: Final = 0.05
 #: Rejections buffered by the reader before they are handed over.
 _REJECT_BATCH: Final = 256
 
+_TASK_MODEL: Final = models.TaskAddParameter
 _SUCCESS: Final = models.TaskAddStatus.SUCCESS
 _CLIENT_ERROR: Final = models.TaskAddStatus.CLIENT_ERROR
 _SERVER_ERROR: Final = models.TaskAddStatus.SERVER_ERROR
@@ -467,67 +468,38 @@ class _BulkRun:
         """Validate, serialize, de-duplicate and pack one input item (never awaits)."""
         seq = self._seq
         self._seq = seq + 1
-        if type(raw) is dict or isinstance(raw, Mapping):
-            task_id = raw.get("id")
-            if type(task_id) is not str or not task_id:
-                if task_id is None:
-                    self._reject(
-                        seq,
-                        "",
-                        "MissingRequiredProperty",
-                        f"Input task #{seq} has no 'id' property.",
-                        {"PropertyName": "id"},
-                    )
-                else:
-                    self._reject(
-                        seq,
-                        str(task_id) if isinstance(task_id, str | int) else "",
-                        "InvalidPropertyValue",
-                        f"Input task #{seq} has an 'id' that is not a non-empty string: "
-                        f"{task_id!r}.",
-                        {"PropertyName": "id"},
-                    )
-                return
-            try:
-                body = dumps(raw if type(raw) is dict else dict(raw))
-            except (TypeError, ValueError) as exc:
-                self._reject(
-                    seq,
-                    task_id,
-                    "InvalidRequestBody",
-                    f"Task {task_id!r} cannot be serialized to JSON: {exc}",
-                    None,
-                )
-                return
-        elif isinstance(raw, models.TaskAddParameter):
+        # Exact types first: `isinstance(raw, Mapping)` is an ABC check, slow for models.
+        cls = type(raw)
+        if cls is _TASK_MODEL:
+            task_id = raw.id  # type: ignore[attr-defined]
+            model = True
+        elif cls is dict or isinstance(raw, Mapping):
+            task_id = raw.get("id")  # type: ignore[attr-defined]
+            model = False
+        elif isinstance(raw, _TASK_MODEL):
             task_id = raw.id
-            if type(task_id) is not str or not task_id:
-                self._reject(
-                    seq,
-                    "",
-                    "InvalidPropertyValue",
-                    f"Input task #{seq} has an id that is not a non-empty string: {task_id!r}.",
-                    {"PropertyName": "id"},
-                )
-                return
-            try:
-                body = dumps(raw)
-            except (TypeError, ValueError) as exc:
-                self._reject(
-                    seq,
-                    task_id,
-                    "InvalidRequestBody",
-                    f"Task {task_id!r} cannot be serialized to JSON: {exc}",
-                    None,
-                )
-                return
+            model = True
         else:
             self._reject(
                 seq,
                 "",
                 "InvalidRequestBody",
-                f"Input task #{seq} is a {type(raw).__name__}; expected a "
+                f"Input task #{seq} is a {cls.__name__}; expected a "
                 "models.TaskAddParameter or a wire-format mapping.",
+                None,
+            )
+            return
+        if type(task_id) is not str or not task_id:
+            self._reject_id(seq, task_id, model=model)
+            return
+        try:
+            body = dumps(raw if model or cls is dict else dict(raw))  # type: ignore[call-overload]
+        except (TypeError, ValueError) as exc:
+            self._reject(
+                seq,
+                task_id,
+                "InvalidRequestBody",
+                f"Task {task_id!r} cannot be serialized to JSON: {exc}",
                 None,
             )
             return
@@ -542,19 +514,45 @@ class _BulkRun:
                 {"TaskId": task_id},
             )
             return
-        task = _Task(task_id, key, body, seq)
-        if not self._chunker.add(task, len(body)):
+        size = len(body)
+        if not self._chunker.add(_Task(task_id, key, body, seq), size):
             self._failed += 1
             self._rejects.append(
                 (
                     seq,
                     _too_large(
                         task_id,
-                        len(body) + ENVELOPE_BYTES,
+                        size + ENVELOPE_BYTES,
                         self._chunker.hard_max_bytes,
                         by_service=False,
                     ),
                 )
+            )
+
+    def _reject_id(self, seq: int, task_id: object, *, model: bool) -> None:
+        if model:
+            self._reject(
+                seq,
+                "",
+                "InvalidPropertyValue",
+                f"Input task #{seq} has an id that is not a non-empty string: {task_id!r}.",
+                {"PropertyName": "id"},
+            )
+        elif task_id is None:
+            self._reject(
+                seq,
+                "",
+                "MissingRequiredProperty",
+                f"Input task #{seq} has no 'id' property.",
+                {"PropertyName": "id"},
+            )
+        else:
+            self._reject(
+                seq,
+                str(task_id) if isinstance(task_id, str | int) else "",
+                "InvalidPropertyValue",
+                f"Input task #{seq} has an 'id' that is not a non-empty string: {task_id!r}.",
+                {"PropertyName": "id"},
             )
 
     def _read_sync(self, it: Iterator[object]) -> None:
