@@ -74,7 +74,7 @@ class _Stream(httpcore.AsyncNetworkStream):
 
 
 class _Backend(httpcore.AsyncNetworkBackend):
-    """httpcore's anyio backend (asyncio and trio alike), its streams wrapped in :class:`_Stream`."""
+    """httpcore's anyio backend (asyncio and trio alike), streams wrapped in `_Stream`."""
 
     def __init__(self) -> None:
         self._inner = httpcore.AnyIOBackend()

@@ -734,14 +734,20 @@ class _BulkRun:
                 chunker.ready.extendleft(reversed(pieces[1:]))
         chunk = _Chunk(items)
         self._held.add(chunk)
-        assert self._window is not None
+        window = self._window
+        assert window is not None
+        waited = not window.available_tokens
         try:
-            await self._window.acquire_on_behalf_of(chunk)
+            await window.acquire_on_behalf_of(chunk)
         except BaseException:
             self._held.discard(chunk)
             chunker.ready.appendleft(items)
             raise
         tg.start_soon(self._run_chunk, chunk)
+        if waited:
+            # A request just ended and freed this slot: let the new request go out before the
+            # reader packs the next chunk, so that packing overlaps the request's round trip.
+            await anyio.lowlevel.cancel_shielded_checkpoint()
 
     # ------------------------------------------------------------------------------------------
     # Workers
@@ -753,8 +759,18 @@ class _BulkRun:
         assert window is not None
         assert limiter is not None
         try:
+            first = True
             while True:
-                if not self._stopping:
+                if first and not self._stopping:
+                    # Straight to the send when a slot is free (no extra trip through the
+                    # event loop), but never past a cancellation.
+                    first = False
+                    await anyio.lowlevel.checkpoint_if_cancelled()
+                    try:
+                        limiter.acquire_on_behalf_of_nowait(chunk)
+                    except anyio.WouldBlock:
+                        await limiter.acquire_on_behalf_of(chunk)
+                elif not self._stopping:
                     await limiter.acquire_on_behalf_of(chunk)
                 if self._stopping:
                     self._strand(chunk.items, self._stop_reason or "run stopped")
