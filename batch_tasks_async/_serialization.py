@@ -642,9 +642,7 @@ def parse_task_add_results(values: list[Any]) -> list[TaskAddResult]:
                 if text != last_text or type(text) is not str:
                     last_value = _structure_datetime(text, None)
                     last_text = text
-                append(
-                    make(status, item["taskId"], item["eTag"], last_value, item["location"])
-                )
+                append(make(status, item["taskId"], item["eTag"], last_value, item["location"]))
                 continue
             except (KeyError, TypeError, ValueError):
                 last_text = last_value = None

@@ -371,7 +371,8 @@ class _BulkRun:
         self._reading = False
         self._reads = 0
         self._seq = 0
-        self._ids = IdSet()
+        # A list's length is known: size the id index once instead of growing it (rehashing).
+        self._ids = IdSet(len(tasks) if type(tasks) is list or type(tasks) is tuple else 0)
         self._chunker: Chunker[_Task] = Chunker(
             options.max_tasks_per_request, options.max_request_bytes
         )
