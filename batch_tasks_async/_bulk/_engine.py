@@ -25,7 +25,9 @@ Correctness rules:
 * A task is in exactly one place at any time (the packer, a ready chunk, a request, a retry
   wait, or final), so it is never in two requests at once and never reported twice.
 * A task whose request may have reached the service without an answer (timeout, connection
-  lost after sending, 5xx, per-task ``servererror``, cancellation mid-request) is *ambiguous*.
+  lost after sending, 408 or 5xx, per-task ``servererror``, cancellation mid-request) is
+  *ambiguous* -- except where the error code says the service refused the work (``ServerBusy``:
+  ``batch_tasks_async._pipeline.outcome_unknown`` is the one rule both retry layers use).
   It is resubmitted with the same id; ``TaskExists`` for an ambiguous task means it was added.
 * Nothing is reported added unless the service said so (``success``, or ``TaskExists`` after an
   ambiguous attempt, or ``TaskExists`` with ``if_exists="skip"``).
