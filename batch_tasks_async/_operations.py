@@ -69,7 +69,7 @@ def _task_body(task: models.TaskAddParameter | Mapping[str, Any]) -> tuple[str, 
         task_id = task.get("id")
         if not isinstance(task_id, str) or not task_id:
             raise ClientValidationError("a task mapping must have a non-empty string 'id'")
-        return task_id, dumps(dict(task))
+        return task_id, dumps(task if type(task) is dict else dict(task))
     raise ClientValidationError(
         "task must be a models.TaskAddParameter or a wire-format mapping, "
         f"got {type(task).__name__}"

@@ -113,6 +113,18 @@ def _empty(status: int, headers: dict[str, str]) -> Response:
     return Response(b"", status_code=status, headers={"content-length": "0", **headers})
 
 
+def _entity_headers(
+    etag: str, last_modified: float, *, url: str | None = None, created: bool = False
+) -> dict[str, str]:
+    """ETag and Last-Modified, plus DataServiceId (and Location on a create) when ``url``."""
+    headers = {"etag": etag, "last-modified": http_date(last_modified)}
+    if url is not None:
+        headers["dataserviceid"] = url
+        if created:
+            headers["location"] = url
+    return headers
+
+
 class _App:
     """Handlers bound to one :class:`Store`."""
 
@@ -473,13 +485,7 @@ class _App:
         await self.after_commit(ctx)
         url = f"{ctx.base_url}/jobs/{job.id}/tasks/{record.id}"
         return _empty(
-            201,
-            {
-                "etag": record.etag,
-                "last-modified": http_date(record.last_modified),
-                "location": url,
-                "dataserviceid": url,
-            },
+            201, _entity_headers(record.etag, record.last_modified, url=url, created=True)
         )
 
     async def task_add_collection(self, ctx: _Ctx) -> Response:
@@ -568,7 +574,7 @@ class _App:
         body = {"odata.metadata": f"{ctx.base_url}/$metadata#tasks/@Element"}
         body.update(_select(self.store.task_wire(job, task, ctx.base_url, stats=expand), select))
         await self.after_commit(ctx)
-        return _json(200, body, {"etag": task.etag, "last-modified": http_date(task.last_modified)})
+        return _json(200, body, _entity_headers(task.etag, task.last_modified))
 
     async def task_update(self, ctx: _Ctx) -> Response:
         job, task = self.task_or_404(ctx)
@@ -597,14 +603,7 @@ class _App:
             task.last_modified = now
         await self.after_commit(ctx)
         url = f"{ctx.base_url}/jobs/{job.id}/tasks/{task.id}"
-        return _empty(
-            200,
-            {
-                "etag": task.etag,
-                "last-modified": http_date(task.last_modified),
-                "dataserviceid": url,
-            },
-        )
+        return _empty(200, _entity_headers(task.etag, task.last_modified, url=url))
 
     async def task_delete(self, ctx: _Ctx) -> Response:
         job, task = self.task_or_404(ctx)
@@ -627,14 +626,7 @@ class _App:
             self.store.terminate(task)
         await self.after_commit(ctx)
         url = f"{ctx.base_url}/jobs/{job.id}/tasks/{task.id}/terminate"
-        return _empty(
-            204,
-            {
-                "etag": task.etag,
-                "last-modified": http_date(task.last_modified),
-                "dataserviceid": url,
-            },
-        )
+        return _empty(204, _entity_headers(task.etag, task.last_modified, url=url))
 
     async def task_reactivate(self, ctx: _Ctx) -> Response:
         job, task = self.task_or_404(ctx)
@@ -658,7 +650,7 @@ class _App:
         with self.store.lock:
             self.store.reactivate(task)
         await self.after_commit(ctx)
-        return _empty(204, {"etag": task.etag, "last-modified": http_date(task.last_modified)})
+        return _empty(204, _entity_headers(task.etag, task.last_modified))
 
     async def task_list(self, ctx: _Ctx) -> Response:
         job = self.job_or_404(ctx)
@@ -745,15 +737,7 @@ class _App:
             raise ctx.error(409, "JobExists")
         await self.after_commit(ctx)
         url = f"{ctx.base_url}/jobs/{job.id}"
-        return _empty(
-            201,
-            {
-                "etag": job.etag,
-                "last-modified": http_date(job.last_modified),
-                "location": url,
-                "dataserviceid": url,
-            },
-        )
+        return _empty(201, _entity_headers(job.etag, job.last_modified, url=url, created=True))
 
     async def job_get(self, ctx: _Ctx) -> Response:
         job = self.job_or_404(ctx)
@@ -763,7 +747,7 @@ class _App:
         body = {"odata.metadata": f"{ctx.base_url}/$metadata#jobs/@Element"}
         body.update(_select(self.store.job_wire(job, ctx.base_url), select))
         await self.after_commit(ctx)
-        return _json(200, body, {"etag": job.etag, "last-modified": http_date(job.last_modified)})
+        return _json(200, body, _entity_headers(job.etag, job.last_modified))
 
     async def job_delete(self, ctx: _Ctx) -> Response:
         job = self.job_or_404(ctx)
