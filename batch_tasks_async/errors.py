@@ -16,6 +16,7 @@ Every exception the SDK raises on purpose derives from :class:`BatchError`::
     │   ├── NotModifiedError                 304 (a conditional GET found no change)
     │   ├── BadRequestError                  400
     │   ├── AuthenticationError              401, 403 AuthenticationFailed
+    │   │   └── CredentialError              the credential could not produce a token
     │   ├── PermissionDeniedError            403 (other codes)
     │   ├── NotFoundError                    404
     │   ├── ConflictError                    409
@@ -54,6 +55,7 @@ __all__ = [
     "ClientValidationError",
     "ConflictError",
     "CreateTasksError",
+    "CredentialError",
     "NotFoundError",
     "NotModifiedError",
     "PermissionDeniedError",
@@ -362,6 +364,22 @@ class BadRequestError(ServiceError):
 
 class AuthenticationError(ServiceError):
     """401, or 403 ``AuthenticationFailed``: the credential was rejected."""
+
+
+class CredentialError(AuthenticationError):
+    """The credential could not produce a token, so no request was sent.
+
+    For example azure-identity's ``ClientAuthenticationError`` or
+    ``CredentialUnavailableError``, which is kept as ``__cause__``. ``status_code`` is ``0``
+    (the service was not reached).
+    """
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        kwargs.setdefault("code", "CredentialUnavailable")
+        super().__init__(0, message=message, **kwargs)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.message,), None)
 
 
 class PermissionDeniedError(ServiceError):
