@@ -130,13 +130,17 @@ def client_request_id_of(response: httpx.Response, sent: str | None = None) -> s
 
 def unusable(response: httpx.Response, reason: str) -> ResponseDecodeError:
     """A ``ResponseDecodeError`` for ``response``, saying what was wrong with it."""
+    try:
+        body = response.content
+    except httpx.ResponseNotRead:  # its body could not be read (or decoded)
+        body = b""
     return ResponseDecodeError(
         response.status_code,
         reason=reason,
         request_id=response.headers.get("request-id"),
         client_request_id=client_request_id_of(response),
         headers={k.lower(): v for k, v in response.headers.items()},
-        body=response.content,
+        body=body,
     )
 
 
