@@ -19,6 +19,7 @@ from ._retry import RetryPolicy
 from .errors import ClientValidationError
 
 __all__ = [
+    "NO_OPTIONS",
     "CallOptions",
     "ConditionalCallOptions",
     "RequestOptions",
@@ -129,7 +130,7 @@ class RequestOptions:
             ClientValidationError: An unknown option, or a value of the wrong type.
         """
         if not options:
-            return _NO_OPTIONS
+            return NO_OPTIONS
         allowed = _CONDITIONAL if conditional else _PLAIN
         unknown = sorted(set(options) - allowed)
         if unknown:
@@ -180,7 +181,8 @@ class RequestOptions:
         return headers
 
 
-_NO_OPTIONS: Final = RequestOptions()
+#: A call given no options.
+NO_OPTIONS: Final = RequestOptions()
 
 _now_second = -1
 _now_text = ""

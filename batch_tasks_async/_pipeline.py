@@ -1,7 +1,8 @@
 """The HTTP pipeline: the one place that touches httpx.
 
 It builds each request (api-version, ``client-request-id``, ``ocp-date``, auth), sends it,
-maps failures onto the [`errors`][batch_tasks_async.errors] tree, and retries with tenacity.
+maps failures onto the [`errors`][batch_tasks_async.errors] tree (one table for foreign
+exceptions), and retries as the call's [`RetryPolicy`][batch_tasks_async.RetryPolicy] says.
 
 Two ways to send, one behaviour on the wire:
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import platform
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
@@ -28,15 +30,6 @@ import anyio
 import attrs
 import httpx
 import orjson
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception,
-    stop_after_attempt,
-    stop_before_delay,
-)
-from tenacity.stop import stop_base
-from tenacity.wait import wait_base
 
 from ._credentials import (
     AsyncTokenCredential,
@@ -46,6 +39,7 @@ from ._credentials import (
     NamedKeyCredential,
     SharedKeyCredential,
 )
+from ._options import NO_OPTIONS as _NO_OPTIONS
 from ._options import RequestOptions
 from ._response import decode_json, unusable
 from ._retry import RetryPolicy, parse_retry_after
@@ -334,31 +328,48 @@ class Pipeline:
                 "the BatchClient (or the httpx client it uses) is closed; make a new client"
             )
 
-    def _request(
-        self, method: str, url: str, content: bytes | None, options: RequestOptions, cid: str
-    ) -> httpx.Request:
+    def _headers(self, options: RequestOptions, cid: str, content: bytes | None) -> dict[str, str]:
         headers = self._base_headers.copy()
         headers["client-request-id"] = cid
         headers.update(options.headers())
         if content is not None:
             headers["content-type"] = _JSON_CONTENT_TYPE
-        target = self._parsed_url(url)
-        if self._direct is not None:
-            return httpx.Request(
-                method, target, headers=headers, content=content, extensions=self._extensions
-            )
-        return self.http.build_request(method, target, headers=headers, content=content)
+        return headers
 
-    async def _authorize(self, request: httpx.Request) -> None:
+    async def _request(
+        self, method: str, url: str, content: bytes | None, options: RequestOptions, cid: str
+    ) -> httpx.Request:
+        """The request of one attempt, signed for exactly what is sent."""
+        headers = self._headers(options, cid, content)
+        target = self._parsed_url(url)
         auth = self._auth
+        if self._direct is None:
+            request = self.http.build_request(method, target, headers=headers, content=content)
+            if auth.kind == "key":
+                # Signed for the path and query as they go on the wire, and every header the
+                # client added.
+                request.headers["authorization"] = auth.sign(
+                    method, request.url.raw_path.decode("ascii"), request.headers
+                )
+            elif auth.kind != "none":
+                value = await auth.header(method, "", request.headers)
+                if value is not None:
+                    request.headers["authorization"] = value
+            return request
+        # Direct: ``headers`` is every header sent but the two httpx.Request adds (Host, not
+        # signed, and Content-Length), so the signature is made from the plain dict.
         if auth.kind == "key":
-            # Signed for the path and query exactly as they go on the wire.
-            target = request.url.raw_path.decode("ascii")
-            request.headers["authorization"] = auth.sign(request.method, target, request.headers)
+            signed = headers
+            if content:
+                signed = {**headers, "content-length": str(len(content))}
+            headers["authorization"] = auth.sign(method, target.raw_path.decode("ascii"), signed)
         elif auth.kind != "none":
-            value = await auth.header(request.method, "", request.headers)
+            value = await auth.header(method, "", headers)
             if value is not None:
-                request.headers["authorization"] = value
+                headers["authorization"] = value
+        return httpx.Request(
+            method, target, headers=headers, content=content, extensions=self._extensions
+        )
 
     def _fail(
         self, exc: Exception, method: str, url: str, state: CallState, *, reading: bool
@@ -390,8 +401,7 @@ class Pipeline:
         state: CallState,
     ) -> httpx.Response:
         self._check_open()
-        request = self._request(method, url, content, options, state.client_request_id)
-        await self._authorize(request)
+        request = await self._request(method, url, content, options, state.client_request_id)
         state.attempts += 1
         direct = self._direct
         try:
@@ -445,54 +455,39 @@ class Pipeline:
             TransportError: No response arrived (after retries).
             ClientClosedError: The client is closed.
         """
-        options = options or RequestOptions()
+        options = options or _NO_OPTIONS
         if state is None:
             state = CallState(client_request_id=options.client_request_id or str(uuid.uuid4()))
         policy = retry_policy or options.retry_policy or self.retry_policy
         if policy.max_attempts == 1:
             return await self._send_once(method, url, content=content, options=options, state=state)
-        stop: stop_base = stop_after_attempt(policy.max_attempts)
-        if policy.total_timeout is not None:
-            stop = stop | stop_before_delay(policy.total_timeout)
-        retrying = AsyncRetrying(
-            stop=stop,
-            wait=_PolicyWait(policy),
-            retry=retry_if_exception(policy.is_retryable),
-            sleep=self.sleep,
-            reraise=True,
-            before_sleep=_log_retry,
-        )
-        async for attempt in retrying:
-            with attempt:
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
                 return await self._send_once(
                     method, url, content=content, options=options, state=state
                 )
-        raise AssertionError(
-            "unreachable: tenacity either returns or re-raises"
-        )  # pragma: no cover
-
-
-class _PolicyWait(wait_base):
-    def __init__(self, policy: RetryPolicy) -> None:
-        self._policy = policy
-
-    def __call__(self, retry_state: RetryCallState) -> float:
-        error = retry_state.outcome.exception() if retry_state.outcome else None
-        return self._policy.wait_for(error, retry_state.attempt_number)
+            except BatchError as error:
+                if attempt >= policy.max_attempts or not policy.is_retryable(error):
+                    raise
+                wait = policy.wait_for(error, attempt)
+                limit = policy.total_timeout
+                if limit is not None and time.monotonic() - started + wait >= limit:
+                    raise
+                _LOGGER.info(
+                    "retrying %s %s after attempt %d failed (%s); waiting %.2fs",
+                    method,
+                    _safe_url(url),
+                    attempt,
+                    error,
+                    wait,
+                )
+            await self.sleep(wait)
 
 
 def _safe_url(url: str) -> str:
     """The URL without its query (which holds nothing secret, but can be long)."""
     split = urlsplit(url)
     return f"{split.scheme}://{split.netloc}{split.path}"
-
-
-def _log_retry(retry_state: RetryCallState) -> None:
-    error = retry_state.outcome.exception() if retry_state.outcome else None
-    wait = retry_state.next_action.sleep if retry_state.next_action else 0.0
-    _LOGGER.info(
-        "retrying after attempt %d failed (%s); waiting %.2fs",
-        retry_state.attempt_number,
-        error,
-        wait,
-    )

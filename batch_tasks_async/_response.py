@@ -47,7 +47,7 @@ class ResponseMetadata:
             ``TaskExists``, ``terminate`` answered ``TaskCompleted``, ``delete`` answered
             ``TaskNotFound``). The call then succeeds; ``status_code`` is the operation's
             success status and the ETag, if any, comes from a follow-up get.
-        headers: Every response header, names lower-cased (read-only).
+        headers: Every response header (names looked up in any case; do not modify).
     """
 
     status_code: int
@@ -74,7 +74,7 @@ class ResponseMetadata:
             client_request_id=client_request_id_of(response, client_request_id),
             data_service_id=headers.get("dataserviceid"),
             location=headers.get("location"),
-            headers=MappingProxyType({k.lower(): v for k, v in headers.items()}),
+            headers=headers,
         )
 
 
@@ -110,7 +110,7 @@ class Response(Generic[T]):
 
     @property
     def headers(self) -> Mapping[str, str]:
-        """Every response header, names lower-cased."""
+        """Every response header (names looked up in any case)."""
         return self.metadata.headers
 
 
