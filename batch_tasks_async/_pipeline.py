@@ -29,7 +29,6 @@ from urllib.parse import quote, urlencode, urlsplit
 import anyio
 import attrs
 import httpx
-import orjson
 
 from ._credentials import (
     AsyncTokenCredential,
@@ -43,6 +42,7 @@ from ._options import NO_OPTIONS as _NO_OPTIONS
 from ._options import RequestOptions
 from ._response import decode_json, unusable
 from ._retry import RetryPolicy, parse_retry_after
+from ._serialization import loads as loads_json
 from ._version import __version__
 from .errors import (
     BatchConnectionError,
@@ -108,8 +108,8 @@ def _error_from_response(response: httpx.Response, client_request_id: str | None
     data: Any = None
     if body:
         try:
-            data = orjson.loads(body)
-        except orjson.JSONDecodeError:
+            data = loads_json(body)
+        except ValueError:  # not JSON, or not UTF-8: described below from its excerpt
             data = None
     if isinstance(data, dict):
         raw_code = data.get("code")

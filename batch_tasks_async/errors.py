@@ -250,24 +250,21 @@ class ServiceError(BatchError):
             text += f" (request-id: {self.request_id})"
         return text
 
+    def _state(self) -> dict[str, Any]:
+        """The keyword arguments that rebuild this error (for pickling)."""
+        return {
+            "code": self.code,
+            "message": self.message,
+            "values": self.values,
+            "request_id": self.request_id,
+            "client_request_id": self.client_request_id,
+            "retry_after": self.retry_after,
+            "headers": self.headers,
+            "body": self.body,
+        }
+
     def __reduce__(self) -> tuple[Any, ...]:
-        return (
-            _rebuild_service_error,
-            (
-                type(self),
-                self.status_code,
-                {
-                    "code": self.code,
-                    "message": self.message,
-                    "values": self.values,
-                    "request_id": self.request_id,
-                    "client_request_id": self.client_request_id,
-                    "retry_after": self.retry_after,
-                    "headers": self.headers,
-                    "body": self.body,
-                },
-            ),
-        )
+        return (_rebuild_service_error, (type(self), self.status_code, self._state()))
 
 
 def _rebuild_service_error(
@@ -330,28 +327,8 @@ class ResponseDecodeError(ServiceError):
             body=body,
         )
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (
-            _rebuild_decode_error,
-            (
-                self.status_code,
-                {
-                    "reason": self.reason,
-                    "code": self.code,
-                    "message": self.message,
-                    "values": self.values,
-                    "request_id": self.request_id,
-                    "client_request_id": self.client_request_id,
-                    "retry_after": self.retry_after,
-                    "headers": self.headers,
-                    "body": self.body,
-                },
-            ),
-        )
-
-
-def _rebuild_decode_error(status_code: int, kwargs: dict[str, Any]) -> ResponseDecodeError:
-    return ResponseDecodeError(status_code, **kwargs)
+    def _state(self) -> dict[str, Any]:
+        return {**super()._state(), "reason": self.reason}
 
 
 class NotModifiedError(ServiceError):
