@@ -66,16 +66,34 @@ class ResponseMetadata:
     ) -> ResponseMetadata:
         """Read the metadata headers of ``response``."""
         headers = response.headers
+        found = dict(headers.items())  # one pass; httpx's get() scans the list each time
         return cls(
             status_code=response.status_code,
-            e_tag=headers.get("etag"),
-            last_modified=parse_http_date(headers.get("last-modified")),
-            request_id=headers.get("request-id"),
-            client_request_id=client_request_id_of(response, client_request_id),
-            data_service_id=headers.get("dataserviceid"),
-            location=headers.get("location"),
+            e_tag=found.get("etag"),
+            last_modified=_last_modified(found.get("last-modified")),
+            request_id=found.get("request-id"),
+            client_request_id=found.get("client-request-id")
+            or client_request_id
+            or client_request_id_of(response),
+            data_service_id=found.get("dataserviceid"),
+            location=found.get("location"),
             headers=headers,
         )
+
+
+_last_text: str | None = None
+_last_value: datetime | None = None
+
+
+def _last_modified(text: str | None) -> datetime | None:
+    """``parse_http_date``, remembering the last text (responses in a burst share it)."""
+    global _last_text, _last_value
+    if text is None:
+        return None
+    if text != _last_text:
+        _last_value = parse_http_date(text)
+        _last_text = text
+    return _last_value
 
 
 @attrs.frozen(kw_only=True)

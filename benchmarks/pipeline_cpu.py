@@ -20,6 +20,12 @@ Compare two trees (for example ``main`` and a branch) in alternating pairs with 
     git archive fb5470a batch_tasks_async | tar -x -C /tmp/base
     python -m benchmarks.pipeline_cpu --against /tmp/base
 
+Profile one pair alone with py-spy (from a directory where ``batch_tasks_async`` is the tree
+you mean)::
+
+    py-spy record -f raw -o base.txt -- python benchmarks/pipeline_cpu.py --worker \
+        --only terminate/sdk-client --requests 20000
+
 Each figure is the median over rounds of ``time.process_time()`` per request, in µs; ratios
 are taken within one run (absolute times drift with machine load).
 """
@@ -109,11 +115,20 @@ async def _measure(config: str, operation: str, requests: int) -> float:
     return elapsed / requests * 1e6
 
 
-def worker(requests: int, backend: str) -> dict[str, float]:
+OPERATIONS = ("terminate", "chunk")
+CONFIGS = ("sdk-client", "user-client")
+
+
+def worker(
+    requests: int,
+    backend: str,
+    operations: tuple[str, ...] = OPERATIONS,
+    configs: tuple[str, ...] = CONFIGS,
+) -> dict[str, float]:
     """One measurement of each configuration and operation: µs of CPU per request."""
     results: dict[str, float] = {}
-    for operation in ("terminate", "chunk"):
-        for config in ("sdk-client", "user-client"):
+    for operation in operations:
+        for config in configs:
             results[f"{operation}/{config}"] = anyio.run(
                 _measure, config, operation, requests, backend=backend
             )
@@ -148,12 +163,22 @@ def main() -> None:
     parser.add_argument("--backend", choices=["asyncio", "trio"], default="asyncio")
     parser.add_argument("--against", help="another tree holding batch_tasks_async (the base)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--only",
+        metavar="OPERATION/CONFIG",
+        help="with --worker: measure one pair alone (to profile it, e.g. under py-spy)",
+    )
     args = parser.parse_args()
     if args.worker:
         import batch_tasks_async
 
         print(batch_tasks_async.__file__)
-        print(json.dumps(worker(args.requests, args.backend)))
+        if args.only:
+            operation, _, config = args.only.partition("/")
+            figures = worker(args.requests, args.backend, (operation,), (config,))
+        else:
+            figures = worker(args.requests, args.backend)
+        print(json.dumps(figures))
         return
     trees: dict[str, str | None] = {"this": None}
     if args.against:
