@@ -162,6 +162,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--backend", choices=["asyncio", "trio"], default="asyncio")
     parser.add_argument("--against", help="another tree holding batch_tasks_async (the base)")
+    parser.add_argument(
+        "--this", help="the tree measured as 'this' (default: the installed batch_tasks_async)"
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument(
         "--only",
@@ -180,9 +183,10 @@ def main() -> None:
             figures = worker(args.requests, args.backend)
         print(json.dumps(figures))
         return
-    trees: dict[str, str | None] = {"this": None}
+    this = os.path.abspath(args.this) if args.this else None
+    trees: dict[str, str | None] = {"this": this}
     if args.against:
-        trees = {"base": args.against, "this": None}
+        trees = {"base": os.path.abspath(args.against), "this": this}
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
     for _ in range(args.rounds):
         for name, tree in trees.items():
