@@ -340,9 +340,12 @@ class TaskOperations:
             next_link = data.get("odata.nextLink")
             if next_link is not None and not isinstance(next_link, str):
                 raise unusable(response, "'odata.nextLink' is not a string")
+            raw_items = data.get("value")
+            if raw_items is None:  # a page may leave out an empty 'value'
+                raw_items = []
             metadata = ResponseMetadata.from_response(response)
             return Page(
-                items=structure_list(item_type, data.get("value", []), response),
+                items=structure_list(item_type, raw_items, response),
                 next_link=next_link or None,
                 request_id=metadata.request_id,
                 metadata=metadata,
