@@ -80,10 +80,33 @@ class BatchClient:
             endpoint = f"https://{endpoint}"
         if http_client is not None and transport is not None:
             raise ClientValidationError("pass either http_client or transport, not both")
-        if max_connections < 1 or isinstance(max_connections, bool):
-            raise ClientValidationError("max_connections must be at least 1")
+        if (
+            isinstance(max_connections, bool)
+            or not isinstance(max_connections, int)
+            or max_connections < 1
+        ):
+            raise ClientValidationError(
+                f"max_connections must be an integer >= 1, got {max_connections!r}"
+            )
         if not isinstance(trust_env, bool):
             raise ClientValidationError(f"trust_env must be a bool, got {trust_env!r}")
+        if not isinstance(api_version, str) or not api_version:
+            raise ClientValidationError(
+                f"api_version must be a non-empty string, got {api_version!r}"
+            )
+        if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
+            raise ClientValidationError(
+                f"retry_policy must be a RetryPolicy, got {type(retry_policy).__name__}"
+            )
+        if not isinstance(network_timeout, httpx.Timeout) and (
+            isinstance(network_timeout, bool)
+            or not isinstance(network_timeout, int | float)
+            or not network_timeout > 0
+        ):
+            raise ClientValidationError(
+                "network_timeout must be a number of seconds > 0 or an httpx.Timeout, "
+                f"got {network_timeout!r}"
+            )
         direct: httpx.AsyncBaseTransport | None = None
         if http_client is None:
             timeout = (

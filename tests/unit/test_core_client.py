@@ -209,3 +209,20 @@ def test_http_client_must_be_an_httpx_async_client() -> None:
 def test_trust_env_must_be_a_bool() -> None:
     with pytest.raises(errors.ClientValidationError, match="trust_env"):
         BatchClient(ENDPOINT, trust_env="no")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"network_timeout": "slow"}, "network_timeout"),
+        ({"network_timeout": 0}, "network_timeout"),
+        ({"network_timeout": float("nan")}, "network_timeout"),
+        ({"max_connections": 0}, "max_connections"),
+        ({"max_connections": 2.5}, "max_connections"),
+        ({"api_version": ""}, "api_version"),
+        ({"retry_policy": "never"}, "retry_policy"),
+    ],
+)
+def test_client_arguments_are_checked(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(errors.ClientValidationError, match=message):
+        BatchClient(ENDPOINT, **kwargs)
