@@ -16,6 +16,7 @@ Two ways to send, one behaviour on the wire:
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import platform
@@ -417,7 +418,9 @@ class Pipeline:
         try:
             await response.aread()
         except Exception as exc:
-            await response.aclose()
+            # The body failed; closing what is left of it must not hide why.
+            with contextlib.suppress(Exception):
+                await response.aclose()
             if isinstance(exc, httpx.DecodingError):
                 raise unusable(response, f"its body could not be decoded ({exc})") from exc
             self._fail(exc, method, url, state, reading=True)

@@ -214,9 +214,17 @@ class _BrokenBody(httpx.AsyncByteStream):
         raise httpx.ReadError("connection reset while reading the body")
 
 
-async def test_a_body_cut_off_while_read_is_a_sent_connection_error() -> None:
+class _BrokenBodyAndClose(_BrokenBody):
+    async def aclose(self) -> None:
+        raise httpx.CloseError("the socket was already gone")
+
+
+@pytest.mark.parametrize("stream", [_BrokenBody, _BrokenBodyAndClose])
+async def test_a_body_cut_off_while_read_is_a_sent_connection_error(
+    stream: type[httpx.AsyncByteStream],
+) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, stream=_BrokenBody())
+        return httpx.Response(200, stream=stream())
 
     async with client_for(handler, retry_policy=RetryPolicy.disabled()) as client:
         with pytest.raises(errors.BatchConnectionError) as info:
