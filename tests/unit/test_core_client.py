@@ -18,11 +18,10 @@ from batch_tasks_async import (
     errors,
     models,
 )
+from tests.unit.test_client_wire import ENDPOINT, KEY, Recorder, make_client
 
 pytestmark = pytest.mark.anyio
 
-ENDPOINT = "https://acct.westus.batch.azure.com"
-KEY = "c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seQ=="
 HEADERS = {
     "ETag": "0x8DCAFE",
     "Last-Modified": "Thu, 27 Jul 2017 18:37:36 GMT",
@@ -31,23 +30,8 @@ HEADERS = {
 }
 
 
-class Recorder:
-    def __init__(self, *responses: httpx.Response) -> None:
-        self.responses = list(responses)
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return self.responses.pop(0) if len(self.responses) > 1 else self.responses[0]
-
-
 def client_for(recorder: Recorder) -> BatchClient:
-    return BatchClient(
-        ENDPOINT,
-        SharedKeyCredential("acct", KEY),
-        transport=httpx.MockTransport(recorder),
-        retry_policy=RetryPolicy.disabled(),
-    )
+    return make_client(recorder, retry_policy=RetryPolicy.disabled())
 
 
 async def test_get_with_response_has_the_etag_even_under_select() -> None:

@@ -12,13 +12,12 @@ import httpx
 import orjson
 import pytest
 
-from batch_tasks_async import BatchClient, RetryPolicy, SharedKeyCredential, errors, models
+from batch_tasks_async import BatchClient, RetryPolicy, errors, models
 from batch_tasks_async import _routes as routes
+from tests.unit.test_client_wire import KEY, make_client
 
 pytestmark = pytest.mark.anyio
 
-ENDPOINT = "https://acct.westus.batch.azure.com"
-KEY = "c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seQ=="
 
 #: Ids a URL normaliser would rewrite: refused before anything is sent.
 DOT_IDS = [".", "..", "%2e%2e", "%2E.", ".%2e", "%2e", "%252e%252e"]
@@ -63,12 +62,7 @@ class Recorder:
 
 
 def client_for(recorder: Recorder) -> BatchClient:
-    return BatchClient(
-        ENDPOINT,
-        SharedKeyCredential("acct", KEY),
-        transport=httpx.MockTransport(recorder),
-        retry_policy=RetryPolicy.disabled(),
-    )
+    return make_client(recorder, retry_policy=RetryPolicy.disabled())
 
 
 Operation = Callable[[BatchClient, str, str], Awaitable[Any]]
