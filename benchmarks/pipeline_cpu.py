@@ -12,6 +12,11 @@ Configurations, measured in the same process, rounds alternating:
 * ``user-client``: ``BatchClient(http_client=httpx.AsyncClient(transport=canned))``: a
   caller's client, always through ``client.send``.
 
+With ``--socket`` the requests go to ``benchmarks/stdlib_server.py`` on loopback instead,
+through the SDK's default transport (``sdk-client``) or a plain ``httpx.AsyncClient()``
+(``user-client``); that server has no terminate, so ``add`` (one task, default retry policy,
+answered 201) stands in for it.
+
 Operations: ``terminate`` (bodiless, default retry policy) and ``chunk`` (what the bulk engine
 sends: a POST with a 100-task body and retries off, as ``add_collection`` does).
 
@@ -33,13 +38,14 @@ are taken within one run (absolute times drift with machine load).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import anyio
@@ -79,10 +85,15 @@ class CannedTransport(httpx.AsyncBaseTransport):
         return httpx.Response(204, headers=TERMINATE_HEADERS, stream=httpx.ByteStream(b""))
 
 
-def _make_client(config: str) -> tuple[Any, httpx.AsyncClient | None]:
+def _make_client(config: str, url: str | None) -> tuple[Any, httpx.AsyncClient | None]:
     from batch_tasks_async import BatchClient, SharedKeyCredential
 
     credential = SharedKeyCredential("acct", KEY)
+    if url is not None:  # a real server: the SDK's default transport, or httpx's own
+        if config == "sdk-client":
+            return BatchClient(url, credential), None
+        http = httpx.AsyncClient()
+        return BatchClient(url, credential, http_client=http), http
     if config == "sdk-client":
         return BatchClient(ENDPOINT, credential, transport=CannedTransport()), None
     http = httpx.AsyncClient(transport=CannedTransport())
@@ -92,6 +103,9 @@ def _make_client(config: str) -> tuple[Any, httpx.AsyncClient | None]:
 def _operation(client: Any, name: str) -> Callable[[], Awaitable[Any]]:
     if name == "terminate":
         return lambda: client.task.terminate("job-1", "t1")
+    if name == "add":
+        task = {"id": "t1", "commandLine": "echo"}
+        return lambda: client.task.add("job-1", task)
     from batch_tasks_async import RetryPolicy
 
     pipeline = client._pipeline
@@ -100,8 +114,8 @@ def _operation(client: Any, name: str) -> Callable[[], Awaitable[Any]]:
     return lambda: pipeline.send("POST", url, content=CHUNK_BODY, retry_policy=no_retries)
 
 
-async def _measure(config: str, operation: str, requests: int) -> float:
-    client, http = _make_client(config)
+async def _measure(config: str, operation: str, requests: int, url: str | None) -> float:
+    client, http = _make_client(config, url)
     call = _operation(client, operation)
     async with client:
         for _ in range(min(500, requests)):
@@ -116,26 +130,30 @@ async def _measure(config: str, operation: str, requests: int) -> float:
 
 
 OPERATIONS = ("terminate", "chunk")
+SOCKET_OPERATIONS = ("add", "chunk")
 CONFIGS = ("sdk-client", "user-client")
 
 
 def worker(
     requests: int,
     backend: str,
-    operations: tuple[str, ...] = OPERATIONS,
+    operations: tuple[str, ...] | None = None,
     configs: tuple[str, ...] = CONFIGS,
+    url: str | None = None,
 ) -> dict[str, float]:
     """One measurement of each configuration and operation: µs of CPU per request."""
+    if operations is None:
+        operations = SOCKET_OPERATIONS if url is not None else OPERATIONS
     results: dict[str, float] = {}
     for operation in operations:
         for config in configs:
             results[f"{operation}/{config}"] = anyio.run(
-                _measure, config, operation, requests, backend=backend
+                _measure, config, operation, requests, url, backend=backend
             )
     return results
 
 
-def _run_worker(tree: str | None, requests: int, backend: str) -> dict[str, float]:
+def _run_worker(tree: str | None, requests: int, backend: str, url: str | None) -> dict[str, float]:
     # Run this file by path from the tree's own directory, so that ``batch_tasks_async`` is
     # the tree's (through PYTHONPATH) or the installed one, never the current directory's.
     env = dict(os.environ)
@@ -144,6 +162,8 @@ def _run_worker(tree: str | None, requests: int, backend: str) -> dict[str, floa
         env["PYTHONPATH"] = tree
     command = [sys.executable, os.path.abspath(__file__), "--worker"]
     command += ["--requests", str(requests), "--backend", backend]
+    if url is not None:
+        command += ["--url", url]
     cwd = tree if tree is not None else os.path.dirname(os.path.abspath(__file__))
     out = subprocess.run(
         command, env=env, cwd=cwd, check=True, capture_output=True, text=True
@@ -154,6 +174,23 @@ def _run_worker(tree: str | None, requests: int, backend: str) -> dict[str, floa
     if not source.startswith(os.path.abspath(expected)):
         raise SystemExit(f"measured {source}, not the tree {expected}")
     return dict(figures)
+
+
+@contextlib.contextmanager
+def _stdlib_server() -> Iterator[str]:
+    """``benchmarks/stdlib_server.py`` in its own process; yields its URL."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    command = [sys.executable, "-m", "benchmarks.stdlib_server", "--port", "0"]
+    process = subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if "listening on " not in line:
+            raise SystemExit(f"the stdlib server did not start: {line!r}")
+        yield line.rsplit(" ", 1)[1].strip()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 def main() -> None:
@@ -167,6 +204,12 @@ def main() -> None:
     )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument(
+        "--socket",
+        action="store_true",
+        help="send to benchmarks/stdlib_server.py on loopback with the default transport",
+    )
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument(
         "--only",
         metavar="OPERATION/CONFIG",
         help="with --worker: measure one pair alone (to profile it, e.g. under py-spy)",
@@ -178,9 +221,9 @@ def main() -> None:
         print(batch_tasks_async.__file__)
         if args.only:
             operation, _, config = args.only.partition("/")
-            figures = worker(args.requests, args.backend, (operation,), (config,))
+            figures = worker(args.requests, args.backend, (operation,), (config,), args.url)
         else:
-            figures = worker(args.requests, args.backend)
+            figures = worker(args.requests, args.backend, url=args.url)
         print(json.dumps(figures))
         return
     this = os.path.abspath(args.this) if args.this else None
@@ -188,12 +231,15 @@ def main() -> None:
     if args.against:
         trees = {"base": os.path.abspath(args.against), "this": this}
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
-    for _ in range(args.rounds):
-        for name, tree in trees.items():
-            runs[name].append(_run_worker(tree, args.requests, args.backend))
+    with contextlib.ExitStack() as stack:
+        url = stack.enter_context(_stdlib_server()) if args.socket else None
+        for _ in range(args.rounds):
+            for name, tree in trees.items():
+                runs[name].append(_run_worker(tree, args.requests, args.backend, url))
     keys = list(runs["this"][0])
     medians = {n: {k: statistics.median(r[k] for r in rs) for k in keys} for n, rs in runs.items()}
-    print(f"client CPU per request, µs (median of {args.rounds} rounds, {args.backend})")
+    where = "loopback stdlib server" if args.socket else "canned in-memory transport"
+    print(f"client CPU per request, µs (median of {args.rounds} rounds, {args.backend}, {where})")
     header = f"{'operation/config':28}" + "".join(f"{name:>10}" for name in trees)
     print(header + ("   this/base" if args.against else ""))
     for key in keys:
@@ -202,7 +248,7 @@ def main() -> None:
             row += f"{medians['this'][key] / medians['base'][key]:12.2f}"
         print(row)
     for name in trees:
-        for operation in ("terminate", "chunk"):
+        for operation in SOCKET_OPERATIONS if args.socket else OPERATIONS:
             sdk = medians[name][f"{operation}/sdk-client"]
             user = medians[name][f"{operation}/user-client"]
             print(f"{name}: {operation} sdk-client / user-client = {sdk / user:.2f}")
