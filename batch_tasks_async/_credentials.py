@@ -18,7 +18,7 @@ import hmac
 import inspect
 import time
 from collections.abc import Mapping
-from typing import Any, Final, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import parse_qsl, urlsplit
 
 import anyio
@@ -366,9 +366,6 @@ class _NamedKeySigner:
         return self._signer
 
 
-_NO_AUTH: Final = None
-
-
 class Authorizer:
     """Puts the ``Authorization`` header on each request, whatever the credential's kind.
 
@@ -394,8 +391,8 @@ class Authorizer:
             self._shared, self.kind = credential, "key"
         elif isinstance(credential, BearerTokenCredential):
             self._static, self.kind = f"Bearer {credential.token}", "static"
-        elif hasattr(type(credential), "named_key"):
-            self._named, self.kind = _NamedKeySigner(credential), "key"  # type: ignore[arg-type]
+        elif isinstance(credential, NamedKeyCredential):
+            self._named, self.kind = _NamedKeySigner(credential), "key"
         else:
             self._tokens, self.kind = _TokenCache(credential), "token"
 
@@ -410,8 +407,11 @@ class Authorizer:
             target: The path and query exactly as sent (``request.url.raw_path``).
             headers: Every header that will be sent.
         """
-        signer = self._shared if self._shared is not None else self._named.signer()  # type: ignore[union-attr]
-        return signer.sign(method, target, headers)
+        if self._shared is not None:
+            return self._shared.sign(method, target, headers)
+        if self._named is None:
+            raise ClientValidationError("this client's credential does not sign requests")
+        return self._named.signer().sign(method, target, headers)
 
     async def header(self, method: str, target: str, headers: Mapping[str, str]) -> str | None:
         """The ``Authorization`` value for a request, or ``None`` when none is sent."""
@@ -421,4 +421,4 @@ class Authorizer:
             return self._static
         if self._tokens is not None:
             return await self._tokens.authorization()
-        return _NO_AUTH
+        return None
