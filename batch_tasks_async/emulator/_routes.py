@@ -124,6 +124,7 @@ def build_routes(store: Store) -> list[Route]:
         Route(f"{task}/reactivate", ep("task_reactivate", tasks.reactivate), methods=["POST"]),
         Route("/_emulator/stats", control.stats, methods=["GET"]),
         Route("/_emulator/reset", control.reset, methods=["POST"]),
+        Route("/_emulator/clock", control.clock, methods=["POST"]),
         Route(
             "/_emulator/jobs/{job_id}/tasks/{task_id}/advance", control.advance, methods=["POST"]
         ),
