@@ -170,14 +170,14 @@ def test_official_sdk_task_files(emulator_factory: EmulatorFactory) -> None:
     assert stdout.properties.file_mode == "0o100644"
     every = [f.name for f in client.list_task_files("job-1", "t", recursive=True)]
     assert "wd/data/in.csv" in every
-    only = [f.name for f in client.list_task_files("job-1", "t", filter="startswith(name,'std')")]
-    assert sorted(only) == ["stderr.txt", "stdout.txt"]
+    only = {f.name for f in client.list_task_files("job-1", "t", filter="startswith(name,'std')")}
+    assert only == {"stderr.txt", "stdout.txt"}
 
     props = client.get_task_file_properties("job-1", "t", "stdout.txt")
     assert props.is_directory is False
     assert props.content_length == stdout.properties.content_length
     # The service sends ocp-batch-file-url percent-encoded and the SDK passes it on as is.
-    assert unquote(props.url) == f"{emulator.url}/jobs/job-1/tasks/t/files/stdout.txt"
+    assert unquote(props.url or "") == f"{emulator.url}/jobs/job-1/tasks/t/files/stdout.txt"
     content = b"".join(client.download_task_file("job-1", "t", "stdout.txt"))
     assert b"run --fast" in content
     assert len(content) == props.content_length
