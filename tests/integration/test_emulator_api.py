@@ -1201,3 +1201,20 @@ async def test_server_filled_defaults_as_recorded(client: httpx.AsyncClient) -> 
     assert first["nodeInfo"]["taskRootDirectoryUrl"] == (
         "http://emu/pools/emulator-pool/nodes/emulator-node-1/files/workitems/job-1/job-1/defaults/1"
     )
+
+
+async def test_a_thousand_term_filter_is_a_400_not_a_500(client: httpx.AsyncClient) -> None:
+    await add_collection(client, tasks(3))
+    chain = " or ".join(f"id eq 'task-{i:05d}'" for i in range(1000))
+    assert len(chain) > 16_000
+    for path in ("/jobs/job-1/tasks", "/jobs"):
+        r = await client.get(path, params={**V, "$filter": chain})
+        values = values_of(assert_error(r, 400, "InvalidQueryParameterValue"))
+        assert values["QueryParameterName"] == "$filter"
+        assert "more than 300 terms" in values["Reason"]
+    deep = "(" * 200 + "id eq 't1'" + ")" * 200
+    r = await client.get("/jobs/job-1/tasks", params={**V, "$filter": deep})
+    assert_error(r, 400, "InvalidQueryParameterValue")
+    short = " or ".join(f"id eq 't{i}'" for i in range(3))
+    r = await client.get("/jobs/job-1/tasks", params={**V, "$filter": short})
+    assert [t["id"] for t in r.json()["value"]] == ["t0", "t1", "t2"]
