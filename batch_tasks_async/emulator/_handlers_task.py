@@ -15,6 +15,7 @@ from ._filter import TASK_PROPERTIES
 from ._query import paginate, parse_expand, parse_list_options, parse_select, select_fields
 from ._responses import empty_response, entity_headers, json_response
 from ._state import JobRecord, Store, TaskRecord, iso
+from ._task_view import TaskFilterView
 from ._validate import Problem, constraints_problem, task_problem
 
 __all__ = ["TaskHandlers"]
@@ -208,6 +209,10 @@ class TaskHandlers:
         now = store.now()
         expand = options.expand
 
+        def to_view(task: TaskRecord) -> TaskFilterView:
+            store.settle(job, task, now)
+            return TaskFilterView(store, job, task)
+
         def to_wire(task: TaskRecord) -> dict[str, Any]:
             store.settle(job, task, now)
             return store.task_wire(job, task, base, stats=expand)
@@ -219,6 +224,7 @@ class TaskHandlers:
             to_wire,
             path=f"/jobs/{job.id}/tasks",
             metadata="tasks",
+            to_view=to_view,
         )
         await self.faults.after_commit(ctx)
         return json_response(200, body)

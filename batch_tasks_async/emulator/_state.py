@@ -466,7 +466,7 @@ class Store:
             out["userIdentity"] = {"autoUser": {"scope": "pool", "elevationLevel": "nonadmin"}}
         out["constraints"] = self.constraints_for(job, body.get("constraints"))
         out.setdefault("requiredSlots", 1)
-        out["executionInfo"] = self._execution_info(job, task)
+        out["executionInfo"] = self.execution_info(job, task)
         if task.start_time is not None:
             out["nodeInfo"] = {
                 "affinityId": "TVM:emulator-node-0",
@@ -493,7 +493,8 @@ class Store:
             constraints.update({k: v for k, v in given.items() if v is not None})
         return constraints
 
-    def _execution_info(self, job: JobRecord, task: TaskRecord) -> dict[str, Any]:
+    def execution_info(self, job: JobRecord, task: TaskRecord) -> dict[str, Any]:
+        """The task's ``executionInfo`` as the service returns it."""
         info: dict[str, Any] = {}
         if task.start_time is not None:
             info["startTime"] = iso(task.start_time)

@@ -25,7 +25,9 @@ from batch_tasks_async.emulator import (
 )
 from batch_tasks_async.emulator._auth import SharedKeyVerifier
 from batch_tasks_async.emulator._filter import (
+    _DATETIME_PROPS,
     MAX_TERMS,
+    TASK_PROPERTIES,
     FilterError,
     compile_filter,
     parse_datetime,
@@ -33,6 +35,8 @@ from batch_tasks_async.emulator._filter import (
 from batch_tasks_async.emulator._lifecycle import Schedule
 from batch_tasks_async.emulator._lifecycle_flags import lifecycle_fields
 from batch_tasks_async.emulator._schema import compact_schema, load_schema
+from batch_tasks_async.emulator._state import Store
+from batch_tasks_async.emulator._task_view import TaskFilterView
 
 KEY = base64.b64encode(b"unit-test-key-0123456789").decode()
 
@@ -368,3 +372,53 @@ def test_any_filter_either_compiles_and_evaluates_or_is_a_filter_error(text: str
         return
     for task in TASKS:
         predicate(task)
+
+
+def _literal(prop: str, value: Any) -> str:
+    if prop in _DATETIME_PROPS:
+        return f"datetime'{value}'"
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return str(value)
+
+
+def test_the_filter_view_answers_as_the_wire_body_does() -> None:
+    store = Store(EmulatorConfig(jobs=("j",), lifecycle="manual"))
+    job = store.jobs["j"]
+    with store.lock:
+        for n, command in enumerate(["echo", "exit 3", "exit 0", "x", "y"]):
+            body = {"id": f"T{n}", "commandLine": command, "displayName": f"it's {n}"}
+            if n == 3:
+                body["requiredSlots"] = 2
+            store.commit_task(job, body, store.now() + n)
+    store.advance(job, job.tasks["t1"], "completed")
+    store.advance(job, job.tasks["t2"], "running")
+    store.advance_clock(2.5)
+    store.advance(job, job.tasks["t2"], "completed")
+    store.terminate(job.tasks["t3"])
+    store.reactivate(job, job.tasks["t1"])
+    wires = {task.id: store.task_wire(job, task, "http://emu") for task in job.tasks.values()}
+    filters = ["state eq 'active'", "executionInfo/exitCode eq null", "previousState ne null"]
+    for wire in wires.values():
+        for prop in sorted(TASK_PROPERTIES):
+            value = wire
+            for part in prop.split("/"):
+                value = value.get(part) if isinstance(value, dict) else None
+            if value is None:
+                continue
+            literal = _literal(prop, value)
+            filters += [f"{prop} {op} {literal}" for op in ("eq", "ne", "lt", "ge")]
+            if isinstance(value, str) and prop not in _DATETIME_PROPS:
+                filters.append(f"startswith({prop}, {_literal(prop, value[:2])})")
+    assert len(filters) > 150
+    for text in filters:
+        predicate = compile_filter(text)
+        for task in job.tasks.values():
+            view = TaskFilterView(store, job, task)
+            assert predicate(view) == predicate(wires[task.id]), (text, task.id)
+    view = TaskFilterView(store, job, job.tasks["t0"])
+    assert set(view) <= TASK_PROPERTIES | {"executionInfo"}
+    assert len(view) == len(list(view))
+    assert view["id"] == "T0"
+    with pytest.raises(KeyError):
+        view["previousState"]
