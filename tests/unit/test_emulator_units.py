@@ -387,7 +387,11 @@ def test_the_filter_view_answers_as_the_wire_body_does() -> None:
     job = store.jobs["j"]
     with store.lock:
         for n, command in enumerate(["echo", "exit 3", "exit 0", "x", "y"]):
-            body = {"id": f"T{n}", "commandLine": command, "displayName": f"it's {n}"}
+            body: dict[str, Any] = {
+                "id": f"T{n}",
+                "commandLine": command,
+                "displayName": f"it's {n}",
+            }
             if n == 3:
                 body["requiredSlots"] = 2
             store.commit_task(job, body, store.now() + n)
@@ -401,7 +405,7 @@ def test_the_filter_view_answers_as_the_wire_body_does() -> None:
     filters = ["state eq 'active'", "executionInfo/exitCode eq null", "previousState ne null"]
     for wire in wires.values():
         for prop in sorted(TASK_PROPERTIES):
-            value = wire
+            value: Any = wire
             for part in prop.split("/"):
                 value = value.get(part) if isinstance(value, dict) else None
             if value is None:
