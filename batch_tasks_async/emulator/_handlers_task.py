@@ -47,8 +47,7 @@ class TaskHandlers:
         await self.faults.before_commit(ctx)
         self.faults.admit(ctx, job, 1)
         with store.lock:
-            if store.has_task(job, task["id"]):
-                store.stats.duplicate_add_attempts += 1
+            if store.is_duplicate(job, task["id"]):
                 raise ctx.error(409, "TaskExists")
             record = store.commit_task(job, task, store.now())
         await self.faults.after_commit(ctx)
@@ -92,15 +91,13 @@ class TaskHandlers:
         with store.lock:
             now = store.now()
             last_modified = iso(now)
-            stats = store.stats
             uses_dependencies = job.uses_task_dependencies
             for task in values:
                 task_id: str = task["id"]
                 problem = task_problem(task, uses_dependencies=uses_dependencies)
                 status = "client"
-                if problem is None and store.has_task(job, task_id):
+                if problem is None and store.is_duplicate(job, task_id):
                     problem = ("TaskExists", ())
-                    stats.duplicate_add_attempts += 1
                 if problem is None:
                     fault = faults.task_outcome(ctx, task_id)
                     if fault is not None:

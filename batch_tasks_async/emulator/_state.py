@@ -296,9 +296,13 @@ class Store:
         stats.task_commit_counts[(job.id, record.id)] += 1
         return record
 
-    def has_task(self, job: JobRecord, task_id: str) -> bool:
-        """Whether ``job`` holds a task ``task_id`` (case-insensitively)."""
-        return task_id.lower() in job.tasks
+    def is_duplicate(self, job: JobRecord, task_id: str) -> bool:
+        """Whether adding ``task_id`` to ``job`` is refused as ``TaskExists`` (the id exists,
+        ignoring case); such attempts are counted in the statistics."""
+        if task_id.lower() in job.tasks:
+            self.stats.duplicate_add_attempts += 1
+            return True
+        return False
 
     def update_task(self, task: TaskRecord, constraints: dict[str, Any] | None) -> None:
         """Replace the task's constraints (``None`` restores the defaults) and touch it."""
