@@ -118,26 +118,24 @@ def _boolean(container: Any, key: Any, value: Any, name: str) -> Problem | None:
     return invalid(name, value, "The value must be true or false.")
 
 
-def _duration(container: Any, key: Any, value: Any, name: str) -> Problem | None:
-    if isinstance(value, str):
-        try:
-            parse_duration(value)
-        except ValueError:
-            pass
-        else:
-            return None
-    return invalid(name, value, "The value must be an ISO 8601 duration, such as PT1H.")
+def _parsed_by(parse: Callable[[str], object], reason: str) -> Checker:
+    """A checker of strings that ``parse`` accepts (it raises ``ValueError`` otherwise)."""
+
+    def check(container: Any, key: Any, value: Any, name: str) -> Problem | None:
+        if isinstance(value, str):
+            try:
+                parse(value)
+            except ValueError:
+                pass
+            else:
+                return None
+        return invalid(name, value, reason)
+
+    return check
 
 
-def _datetime(container: Any, key: Any, value: Any, name: str) -> Problem | None:
-    if isinstance(value, str):
-        try:
-            parse_datetime(value)
-        except ValueError:
-            pass
-        else:
-            return None
-    return invalid(name, value, "The value must be an ISO 8601 date and time.")
+_duration = _parsed_by(parse_duration, "The value must be an ISO 8601 duration, such as PT1H.")
+_datetime = _parsed_by(parse_datetime, "The value must be an ISO 8601 date and time.")
 
 
 def _is_uri(text: str) -> bool:
