@@ -69,29 +69,40 @@ answered ``TaskExists``, requests per operation and faults injected per kind;
 from __future__ import annotations
 
 from ._app import ConnectionDroppedError, create_app
+from ._auth import EmulatorAuth, emulator_auth
 from ._cli import emulator_command
 from ._config import ALL_OPERATIONS, DEFAULT_API_VERSIONS, EmulatorConfig, FaultConfig, Lifecycle
 from ._server import (
+    ACCOUNT_KEY_ENV,
+    BEARER_TOKEN_ENV,
     EmulatorProcess,
     EmulatorServer,
     RunningEmulator,
     config_to_args,
+    config_to_env,
     run_emulator,
 )
 from ._state import exit_code_of
+from ._tls import client_ssl_context
 
 __all__ = [
+    "ACCOUNT_KEY_ENV",
     "ALL_OPERATIONS",
+    "BEARER_TOKEN_ENV",
     "DEFAULT_API_VERSIONS",
     "ConnectionDroppedError",
+    "EmulatorAuth",
     "EmulatorConfig",
     "EmulatorProcess",
     "EmulatorServer",
     "FaultConfig",
     "Lifecycle",
     "RunningEmulator",
+    "client_ssl_context",
     "config_to_args",
+    "config_to_env",
     "create_app",
+    "emulator_auth",
     "emulator_command",
     "exit_code_of",
     "run_emulator",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import os
 
@@ -10,6 +12,21 @@ import click
 from ._config import DEFAULT_API_VERSIONS, EmulatorConfig, FaultConfig, Lifecycle
 
 __all__ = ["emulator_command"]
+
+
+def read_key_file(path: str) -> str:
+    """The account key held in ``path``, checked to be base64 (the key is never echoed)."""
+    with open(path, encoding="utf-8") as fh:
+        key = fh.read().strip()
+    try:
+        base64.b64decode(key, validate=True)
+    except (binascii.Error, ValueError):
+        raise click.BadParameter(
+            f"{path} does not hold a base64 account key", param_hint="--account-key-file"
+        ) from None
+    if not key:
+        raise click.BadParameter(f"{path} is empty", param_hint="--account-key-file")
+    return key
 
 
 def _lifecycle(value: str) -> Lifecycle:
@@ -35,13 +52,42 @@ _PROB = click.FloatRange(0.0, 1.0)
     "--account-key",
     default=None,
     envvar="BATCH_EMULATOR_ACCOUNT_KEY",
-    help="Base64 account key; requests must carry a valid Shared Key signature. "
-    "Without a key (and without --accept-bearer-token) the emulator is open.",
+    show_envvar=True,
+    help="Base64 account key; every request (control endpoints too) must carry a valid Shared "
+    "Key signature and a current date. Without a key (and without --accept-bearer-token) the "
+    "emulator is open. Prefer the environment variable or --account-key-file: a flag's value "
+    "is visible to every user of the machine.",
+)
+@click.option(
+    "--account-key-file",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False, readable=True),
+    help="Read the account key from this file (surrounding whitespace ignored).",
 )
 @click.option(
     "--accept-bearer-token",
     default=None,
+    envvar="BATCH_EMULATOR_BEARER_TOKEN",
+    show_envvar=True,
     help="Accept 'Authorization: Bearer' tokens: '*' for any token, or the one token allowed.",
+)
+@click.option(
+    "--date-window",
+    default=900.0,
+    show_default=True,
+    type=click.FloatRange(0.0, min_open=True),
+    help="Seconds a signed request's ocp-date/Date may be off the emulator's clock.",
+)
+@click.option(
+    "--tls",
+    is_flag=True,
+    help="Serve https with a certificate made at start; the CA bundle's path is printed.",
+)
+@click.option(
+    "--tls-ca-file",
+    default=None,
+    type=click.Path(dir_okay=False, writable=True),
+    help="With --tls: write the CA bundle here (default: a temporary file).",
 )
 @click.option("--job", "jobs", multiple=True, help="Create this job at start-up (repeatable).")
 @click.option("--api-version", "api_versions", multiple=True, help="Accept this api-version too.")
@@ -89,7 +135,11 @@ def emulator_command(
     port: int,
     account_name: str,
     account_key: str | None,
+    account_key_file: str | None,
     accept_bearer_token: str | None,
+    date_window: float,
+    tls: bool,
+    tls_ca_file: str | None,
     jobs: tuple[str, ...],
     api_versions: tuple[str, ...],
     max_body_bytes: int,
@@ -120,6 +170,12 @@ def emulator_command(
 
     if cpu is not None and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {cpu})
+    if account_key_file is not None:
+        if account_key:
+            raise click.UsageError("give the account key once: --account-key or --account-key-file")
+        account_key = read_key_file(account_key_file)
+    if tls_ca_file is not None and not tls:
+        raise click.UsageError("--tls-ca-file needs --tls")
     try:
         faults = FaultConfig(
             seed=seed,
@@ -139,8 +195,11 @@ def emulator_command(
         )
         config = EmulatorConfig(
             account_name=account_name,
-            account_key=account_key,
+            account_key=account_key or None,
             accept_bearer_token=accept_bearer_token,
+            date_window_seconds=date_window,
+            tls=tls,
+            tls_ca_path=tls_ca_file,
             jobs=jobs,
             api_versions=DEFAULT_API_VERSIONS | set(api_versions),
             max_body_bytes=max_body_bytes,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Iterable
 from typing import Literal
 
@@ -90,6 +92,22 @@ def _non_negative(_inst: object, attribute: attrs.Attribute[float], value: float
         raise ValueError(f"{attribute.name} must not be negative, not {value!r}")
 
 
+def _check_key(_inst: object, _attribute: attrs.Attribute[str | None], value: object) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str) or not value:
+        raise ValueError("account_key must be a non-empty base64 string")
+    try:
+        base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("account_key is not valid base64 (the key itself is not shown)") from None
+
+
+def _positive(_inst: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not value > 0:
+        raise ValueError(f"{attribute.name} must be positive, not {value!r}")
+
+
 def _check_operations(
     _inst: object, attribute: attrs.Attribute[frozenset[str]], value: frozenset[str]
 ) -> None:
@@ -172,11 +190,22 @@ class EmulatorConfig:
 
     #: Batch account name used in Shared Key verification and in nothing else.
     account_name: str = "emulator"
-    #: Base64 account key. ``None`` runs the emulator open (no authentication at all).
-    account_key: str | None = None
+    #: Base64 account key. ``None`` runs the emulator open (no authentication at all). With a
+    #: key every endpoint, the ``/_emulator/...`` control endpoints included, needs a valid
+    #: signature. Never shown in ``repr()``.
+    account_key: str | None = attrs.field(default=None, repr=False, validator=_check_key)
     #: Accept ``Authorization: Bearer`` tokens: ``None`` refuses them, ``"*"`` accepts any token,
-    #: any other value accepts exactly that token.
-    accept_bearer_token: str | None = None
+    #: any other value accepts exactly that token. Never shown in ``repr()``.
+    accept_bearer_token: str | None = attrs.field(default=None, repr=False)
+    #: How far (seconds) the ``ocp-date`` (or ``Date``) of a Shared Key request may be from the
+    #: emulator's clock, either way; outside it, or with no parseable date at all, the request
+    #: is refused ``403 AuthenticationFailed`` (the service's documented 15 minutes).
+    date_window_seconds: float = attrs.field(default=900.0, validator=_positive)
+    #: Serve https with a certificate made at start (see :attr:`tls_ca_path`).
+    tls: bool = False
+    #: Where ``tls`` writes the PEM bundle of the CA that signed the certificate; ``None``: a
+    #: file in a new temporary directory (removed when the emulator stops).
+    tls_ca_path: str | None = None
     #: Jobs created at start-up (so ``batch-tasks submit`` works against a fresh emulator).
     jobs: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
     #: Accepted ``api-version`` values.
