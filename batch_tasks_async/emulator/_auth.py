@@ -44,6 +44,8 @@ import httpx
 from ._errors import EmulatorHTTPError
 
 if TYPE_CHECKING:
+    from starlette.requests import Request
+
     from ._config import EmulatorConfig
 
 __all__ = ["Authenticator", "EmulatorAuth", "SharedKeyVerifier", "emulator_auth", "sign"]
@@ -186,14 +188,27 @@ class Authenticator:
     def __repr__(self) -> str:
         return f"Authenticator(required={self.required})"
 
-    def check(
+    def check(self, request: Request) -> None:
+        """Return if ``request`` is authenticated; else raise 403 ``AuthenticationFailed``."""
+        if not self.required:
+            return
+        scope = request.scope
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        self.check_parts(
+            request.method,
+            raw_path.decode("latin-1"),
+            scope.get("query_string", b"").decode("latin-1"),
+            request.headers.items(),
+        )
+
+    def check_parts(
         self,
         method: str,
         raw_path: str,
         query_string: str,
         headers: Iterable[tuple[str, str]],
     ) -> None:
-        """Return if the request is authenticated; raise ``403 AuthenticationFailed`` if not."""
+        """:meth:`check` on a request's parts (the path as sent, still percent-encoded)."""
         if not self.required:
             return
         pairs = list(headers)

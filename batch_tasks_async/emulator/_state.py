@@ -235,6 +235,58 @@ class Store:
     def get_job(self, job_id: str) -> JobRecord | None:
         return self.jobs.get(job_id.lower())
 
+    def delete_job(self, job: JobRecord) -> None:
+        """Forget ``job`` and its tasks."""
+        with self.lock:
+            self.jobs.pop(job.id.lower(), None)
+
+    def iter_jobs(self, after: str | None) -> Iterator[tuple[str, JobRecord]]:
+        """Jobs in list order (case-insensitive id order), starting after the key ``after``."""
+        jobs = self.jobs
+        for key in sorted(jobs):
+            if after is not None and key <= after:
+                continue
+            job = jobs.get(key)
+            if job is not None:
+                yield key, job
+
+    # -- tasks -------------------------------------------------------------------------------
+
+    def commit_task(self, job: JobRecord, body: dict[str, Any], now: float) -> TaskRecord:
+        """Store a validated task body in ``job`` (the caller holds ``lock``) and count it."""
+        record = TaskRecord(body, now, self.next_etag(now))
+        job.tasks[record.id.lower()] = record
+        if job.sorted_keys is not None:
+            job.sorted_keys = None
+        stats = self.stats
+        stats.tasks_committed += 1
+        stats.tasks_committed_per_job[job.id] += 1
+        stats.task_commit_counts[(job.id, record.id)] += 1
+        return record
+
+    def has_task(self, job: JobRecord, task_id: str) -> bool:
+        """Whether ``job`` holds a task ``task_id`` (case-insensitively)."""
+        return task_id.lower() in job.tasks
+
+    def update_task(self, task: TaskRecord, constraints: dict[str, Any] | None) -> None:
+        """Replace the task's constraints (``None`` restores the defaults) and touch it."""
+        with self.lock:
+            new_body = dict(task.body)
+            if constraints is None:
+                new_body.pop("constraints", None)
+            else:
+                new_body["constraints"] = constraints
+            task.body = new_body
+            now = self.now()
+            task.etag = self.next_etag(now)
+            task.last_modified = now
+
+    def delete_task(self, job: JobRecord, task: TaskRecord) -> None:
+        """Forget ``task``."""
+        with self.lock:
+            job.tasks.pop(task.id.lower(), None)
+            job.sorted_keys = None
+
     # -- lifecycle ---------------------------------------------------------------------------
 
     def settle(self, job: JobRecord, task: TaskRecord, now: float | None = None) -> None:
@@ -293,6 +345,11 @@ class Store:
         task.last_modified = now
 
     def terminate(self, task: TaskRecord) -> None:
+        """Complete ``task`` with ``failureInfo`` ``TaskEnded``."""
+        with self.lock:
+            self._terminate(task)
+
+    def _terminate(self, task: TaskRecord) -> None:
         now = self.now()
         task.move("completed", now)
         task.end_time = now
@@ -306,6 +363,11 @@ class Store:
         task.last_modified = now
 
     def reactivate(self, task: TaskRecord) -> None:
+        """Put a completed task back to ``active``, forgetting how it ran."""
+        with self.lock:
+            self._reactivate(task)
+
+    def _reactivate(self, task: TaskRecord) -> None:
         now = self.now()
         task.move("active", now)
         task.start_time = task.end_time = None
@@ -478,15 +540,23 @@ class Store:
             if task is not None:
                 yield key, task
 
-    def counts(self, job: JobRecord) -> dict[str, int]:
+    def counts(self, job: JobRecord) -> tuple[dict[str, int], dict[str, int]]:
+        """The job's task counts and task slot counts (``GET /jobs/{job}/taskcounts``)."""
         now = self.now()
         counts = {"active": 0, "running": 0, "completed": 0, "succeeded": 0, "failed": 0}
+        slots = dict.fromkeys(counts, 0)
         for task in job.tasks.values():
             self.settle(job, task, now)
-            counts[task.state] += 1
-            if task.state == "completed":
-                counts["failed" if task.failed else "succeeded"] += 1
-        return counts
+            n = task.body.get("requiredSlots", 1)
+            n = n if isinstance(n, int) else 1
+            state = task.state
+            counts[state] += 1
+            slots[state] += n
+            if state == "completed":
+                outcome = "failed" if task.failed else "succeeded"
+                counts[outcome] += 1
+                slots[outcome] += n
+        return counts, slots
 
     def find_task(self, job_id: str, task_id: str) -> tuple[JobRecord, TaskRecord]:
         """In-process lookup used by the handle; raises ``KeyError``."""
