@@ -71,7 +71,15 @@ from __future__ import annotations
 from ._app import ConnectionDroppedError, create_app
 from ._auth import EmulatorAuth, emulator_auth
 from ._cli import emulator_command
-from ._config import ALL_OPERATIONS, DEFAULT_API_VERSIONS, EmulatorConfig, FaultConfig, Lifecycle
+from ._config import (
+    ALL_OPERATIONS,
+    DEFAULT_API_VERSIONS,
+    FAULT_PRESETS,
+    GARBLE_KINDS,
+    EmulatorConfig,
+    FaultConfig,
+    Lifecycle,
+)
 from ._server import (
     ACCOUNT_KEY_ENV,
     BEARER_TOKEN_ENV,
@@ -90,6 +98,8 @@ __all__ = [
     "ALL_OPERATIONS",
     "BEARER_TOKEN_ENV",
     "DEFAULT_API_VERSIONS",
+    "FAULT_PRESETS",
+    "GARBLE_KINDS",
     "ConnectionDroppedError",
     "EmulatorAuth",
     "EmulatorConfig",

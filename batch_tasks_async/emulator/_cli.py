@@ -9,7 +9,8 @@ import os
 
 import click
 
-from ._config import DEFAULT_API_VERSIONS, EmulatorConfig, FaultConfig, Lifecycle
+from ._config import DEFAULT_API_VERSIONS, EmulatorConfig, Lifecycle
+from ._fault_flags import fault_options, faults_from_flags
 
 __all__ = ["emulator_command"]
 
@@ -39,9 +40,6 @@ def _lifecycle(value: str) -> Lifecycle:
     if seconds < 0:
         raise click.BadParameter("seconds must not be negative")
     return seconds
-
-
-_PROB = click.FloatRange(0.0, 1.0)
 
 
 @click.command("emulator")
@@ -108,25 +106,7 @@ _PROB = click.FloatRange(0.0, 1.0)
     help="Add-collection status casing: 'Success' (live service) or 'success' (spec).",
 )
 @click.option("--no-shuffle", is_flag=True, help="Keep add-collection results in request order.")
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of every fault.")
-@click.option(
-    "--fault-operations",
-    default="task_add_collection,task_add",
-    show_default=True,
-    help="Comma-separated operations the faults apply to.",
-)
-@click.option("--task-server-error", default=0.0, type=_PROB, help="P(per-task servererror).")
-@click.option("--throttle-429", default=0.0, type=_PROB, help="P(429 TooManyRequests).")
-@click.option("--busy-503", default=0.0, type=_PROB, help="P(503 ServerBusy).")
-@click.option("--retry-after", default=1, show_default=True, type=click.IntRange(0))
-@click.option("--internal-error-500", default=0.0, type=_PROB, help="P(500 InternalError).")
-@click.option("--drop-before-commit", default=0.0, type=_PROB, help="P(drop before commit).")
-@click.option("--drop-after-commit", default=0.0, type=_PROB, help="P(drop after commit).")
-@click.option("--delay-after-commit", default=0.0, type=_PROB, help="P(delay after commit).")
-@click.option("--delay-after-commit-seconds", default=5.0, show_default=True, type=float)
-@click.option("--job-rate-limit", default=None, type=float, help="Tasks per second per job.")
-@click.option("--rate-limit-status", default="429", type=click.Choice(["429", "503"]))
-@click.option("--latency-ms", default=0.0, type=click.FloatRange(0.0), help="Added latency.")
+@fault_options()
 @click.option("--log-level", default="warning", show_default=True, help="uvicorn log level.")
 @click.option("--cpu", default=None, type=int, help="Pin the process to this CPU (Linux).")
 def emulator_command(
@@ -148,20 +128,6 @@ def emulator_command(
     lifecycle: str,
     status_casing: str,
     no_shuffle: bool,
-    seed: int,
-    fault_operations: str,
-    task_server_error: float,
-    throttle_429: float,
-    busy_503: float,
-    retry_after: int,
-    internal_error_500: float,
-    drop_before_commit: float,
-    drop_after_commit: float,
-    delay_after_commit: float,
-    delay_after_commit_seconds: float,
-    job_rate_limit: float | None,
-    rate_limit_status: str,
-    latency_ms: float,
     log_level: str,
     cpu: int | None,
 ) -> None:
@@ -176,23 +142,8 @@ def emulator_command(
         account_key = read_key_file(account_key_file)
     if tls_ca_file is not None and not tls:
         raise click.UsageError("--tls-ca-file needs --tls")
+    faults = faults_from_flags(click.get_current_context())
     try:
-        faults = FaultConfig(
-            seed=seed,
-            operations=frozenset(op.strip() for op in fault_operations.split(",") if op.strip()),
-            task_server_error=task_server_error,
-            throttle_429=throttle_429,
-            busy_503=busy_503,
-            retry_after=retry_after,
-            internal_error_500=internal_error_500,
-            drop_before_commit=drop_before_commit,
-            drop_after_commit=drop_after_commit,
-            delay_after_commit=delay_after_commit,
-            delay_after_commit_seconds=delay_after_commit_seconds,
-            job_rate_limit=job_rate_limit,
-            rate_limit_status=429 if rate_limit_status == "429" else 503,
-            latency_ms=latency_ms,
-        )
         config = EmulatorConfig(
             account_name=account_name,
             account_key=account_key or None,

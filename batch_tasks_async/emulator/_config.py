@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterable
-from typing import Literal
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal
 
 import attrs
 
 __all__ = [
     "ALL_OPERATIONS",
     "DEFAULT_API_VERSIONS",
+    "FAULT_PRESETS",
+    "GARBLE_KINDS",
     "EmulatorConfig",
     "FaultConfig",
     "Lifecycle",
@@ -108,6 +111,33 @@ def _positive(_inst: object, attribute: attrs.Attribute[float], value: float) ->
         raise ValueError(f"{attribute.name} must be positive, not {value!r}")
 
 
+#: How a garbled 2xx answer is garbled (:attr:`FaultConfig.garbled_kinds`): a body that is not
+#: JSON, the JSON cut in half, an HTML error page, an empty body (status kept), a bare 204.
+GARBLE_KINDS: frozenset[str] = frozenset({"not_json", "truncated", "html", "empty", "no_content"})
+
+
+def _check_garble_kinds(
+    _inst: object, attribute: attrs.Attribute[frozenset[str]], value: frozenset[str]
+) -> None:
+    unknown = set(value) - GARBLE_KINDS
+    if unknown or not value:
+        raise ValueError(
+            f"{attribute.name}: unknown kind(s) {sorted(unknown)}; "
+            f"give one or more of {sorted(GARBLE_KINDS)}"
+        )
+
+
+def _check_pattern(_inst: object, attribute: attrs.Attribute[str | None], value: object) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{attribute.name} must be a non-empty regular expression")
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"{attribute.name} is not a valid regular expression: {exc}") from None
+
+
 def _check_operations(
     _inst: object, attribute: attrs.Attribute[frozenset[str]], value: frozenset[str]
 ) -> None:
@@ -167,6 +197,38 @@ class FaultConfig:
     rate_limit_status: Literal[429, 503] = 429
     #: Added latency per request, in milliseconds (an async sleep: it does not block others).
     latency_ms: float = attrs.field(default=0.0, validator=_non_negative)
+    #: Probability that a 2xx answer with a body is garbled (after commit: the client cannot
+    #: read what happened), in one of :attr:`garbled_kinds`, chosen by the seeded generator.
+    garbled_body: float = attrs.field(default=0.0, validator=_probability)
+    #: The ways :attr:`garbled_body` garbles, from :data:`GARBLE_KINDS` (default: all).
+    garbled_kinds: frozenset[str] = attrs.field(
+        default=GARBLE_KINDS, converter=_str_frozenset, validator=_check_garble_kinds
+    )
+    #: Probability that one entry of an add-collection answer is left out (the task's fate
+    #: is what it was: committed or not).
+    omit_result: float = attrs.field(default=0.0, validator=_probability)
+    #: Task ids (a regular expression matched against the whole id, ignoring case) whose
+    #: add-collection entries are always left out, however often they are sent.
+    omit_result_pattern: str | None = attrs.field(default=None, validator=_check_pattern)
+    #: Probability that a ``Success`` entry is listed twice: a ``TaskExists`` error first, then
+    #: the success (the task was committed once).
+    duplicate_result: float = attrs.field(default=0.0, validator=_probability)
+    #: Probability that an add-collection entry's ``status`` is a value the spec does not have
+    #: (``Unknown``, ``Pending`` or an empty string); the task's fate is what it was.
+    unknown_status: float = attrs.field(default=0.0, validator=_probability)
+    #: Probability that an answer's body is drip-fed, one byte every :attr:`drip_interval`
+    #: seconds (after commit).
+    drip_feed: float = attrs.field(default=0.0, validator=_probability)
+    #: Seconds between the bytes of a drip-fed answer.
+    drip_interval: float = attrs.field(default=0.2, validator=_non_negative)
+    #: Task ids (a regular expression matched against the whole id, ignoring case) that poison
+    #: every request holding them: answered ``500 InternalError``, nothing committed.
+    poison_task_pattern: str | None = attrs.field(default=None, validator=_check_pattern)
+    #: Probability that a request's changes are committed late: :attr:`commit_late_seconds`
+    #: after it arrived (set past the client's timeout: committed after the client gave up).
+    commit_late: float = attrs.field(default=0.0, validator=_probability)
+    #: How long a late commit waits before committing (seconds).
+    commit_late_seconds: float = attrs.field(default=5.0, validator=_non_negative)
 
     @property
     def any_active(self) -> bool:
@@ -181,7 +243,32 @@ class FaultConfig:
             or self.delay_after_commit
             or self.job_rate_limit
             or self.latency_ms
+            or self.garbled_body
+            or self.omit_result
+            or self.omit_result_pattern
+            or self.duplicate_result
+            or self.unknown_status
+            or self.drip_feed
+            or self.poison_task_pattern
+            or self.commit_late
         )
+
+    @classmethod
+    def preset(cls, name: str, **overrides: Any) -> FaultConfig:
+        """A named fault mix from :data:`FAULT_PRESETS`, with any field overridden.
+
+        ``FaultConfig.preset("chaos", seed=7)`` is the mix of ``batch-tasks demo --chaos``.
+
+        Raises:
+            ValueError: ``name`` is not a preset, or an override is not valid.
+        """
+        try:
+            mix = FAULT_PRESETS[name]
+        except KeyError:
+            raise ValueError(
+                f"unknown fault preset {name!r}; known: {sorted(FAULT_PRESETS)}"
+            ) from None
+        return cls(**{**mix, **overrides})
 
 
 @attrs.frozen(kw_only=True)
@@ -227,3 +314,50 @@ class EmulatorConfig:
     shuffle_results: bool = True
     #: Fault injection.
     faults: FaultConfig = attrs.field(factory=FaultConfig)
+
+
+#: Named fault mixes for :meth:`FaultConfig.preset` (``--faults-preset NAME`` on
+#: ``batch-tasks emulator`` and ``batch-tasks demo``):
+#:
+#: * ``chaos``: ``batch-tasks demo --chaos``: some of every classic fault: 5% 429s, 2% 503s,
+#:   2% 500s, 1% per-task server errors, 2% drops before and 3% after commit.
+#: * ``benchmark``: the ``faults`` section of the benchmarks (``benchmarks/run.py``), with
+#:   ``Retry-After: 1``.
+#: * ``hostile``: ``chaos`` plus every reply the bulk engine must survive: garbled 2xx bodies,
+#:   entries left out, listed twice or with unknown statuses, drip-fed answers (0.05 s per
+#:   byte) and late commits (0.5 s).
+FAULT_PRESETS: Mapping[str, Mapping[str, Any]] = {
+    "chaos": {
+        "throttle_429": 0.05,
+        "busy_503": 0.02,
+        "internal_error_500": 0.02,
+        "task_server_error": 0.01,
+        "drop_before_commit": 0.02,
+        "drop_after_commit": 0.03,
+    },
+    "benchmark": {
+        "retry_after": 1,
+        "task_server_error": 0.02,
+        "throttle_429": 0.03,
+        "busy_503": 0.02,
+        "internal_error_500": 0.01,
+        "drop_before_commit": 0.03,
+        "drop_after_commit": 0.03,
+    },
+    "hostile": {
+        "throttle_429": 0.03,
+        "busy_503": 0.02,
+        "internal_error_500": 0.02,
+        "task_server_error": 0.01,
+        "drop_before_commit": 0.02,
+        "drop_after_commit": 0.03,
+        "garbled_body": 0.03,
+        "omit_result": 0.01,
+        "duplicate_result": 0.01,
+        "unknown_status": 0.01,
+        "drip_feed": 0.005,
+        "drip_interval": 0.05,
+        "commit_late": 0.01,
+        "commit_late_seconds": 0.5,
+    },
+}

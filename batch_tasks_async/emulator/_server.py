@@ -32,6 +32,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from ._app import TRANSPORT_EXTENSION, create_app
 from ._auth import EmulatorAuth, emulator_auth
 from ._config import EmulatorConfig
+from ._fault_flags import fault_args
 from ._state import Store
 from ._tls import TLSMaterial, client_ssl_context
 
@@ -364,24 +365,7 @@ def config_to_args(config: EmulatorConfig) -> list[str]:
     ]  # fmt: skip
     if not config.shuffle_results:
         args.append("--no-shuffle")
-    faults = config.faults
-    args += [
-        "--seed", str(faults.seed),
-        "--fault-operations", ",".join(sorted(faults.operations)),
-        "--task-server-error", repr(faults.task_server_error),
-        "--throttle-429", repr(faults.throttle_429),
-        "--busy-503", repr(faults.busy_503),
-        "--retry-after", str(faults.retry_after),
-        "--internal-error-500", repr(faults.internal_error_500),
-        "--drop-before-commit", repr(faults.drop_before_commit),
-        "--drop-after-commit", repr(faults.drop_after_commit),
-        "--delay-after-commit", repr(faults.delay_after_commit),
-        "--delay-after-commit-seconds", repr(faults.delay_after_commit_seconds),
-        "--rate-limit-status", str(faults.rate_limit_status),
-        "--latency-ms", repr(faults.latency_ms),
-    ]  # fmt: skip
-    if faults.job_rate_limit:
-        args += ["--job-rate-limit", repr(faults.job_rate_limit)]
+    args += fault_args(config.faults)
     return args
 
 

@@ -54,7 +54,7 @@ def detail(response: httpx.Response) -> str:
     assert response.status_code == 403, response.text
     body: dict[str, Any] = response.json()
     assert body["code"] == "AuthenticationFailed"
-    values = {v["key"]: v["value"] for v in body["values"]}
+    values: dict[str, str] = {v["key"]: v["value"] for v in body["values"]}
     return values["AuthenticationErrorDetail"]
 
 
