@@ -6,11 +6,13 @@ import base64
 import binascii
 import contextlib
 import os
+from typing import Any
 
 import click
 
-from ._config import DEFAULT_API_VERSIONS, EmulatorConfig, Lifecycle
+from ._config import DEFAULT_API_VERSIONS, EmulatorConfig
 from ._fault_flags import fault_options, faults_from_flags
+from ._lifecycle_flags import lifecycle_fields, lifecycle_options
 
 __all__ = ["emulator_command"]
 
@@ -28,18 +30,6 @@ def read_key_file(path: str) -> str:
     if not key:
         raise click.BadParameter(f"{path} is empty", param_hint="--account-key-file")
     return key
-
-
-def _lifecycle(value: str) -> Lifecycle:
-    if value in ("instant", "manual"):
-        return value  # type: ignore[return-value]
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise click.BadParameter("use 'instant', 'manual' or a number of seconds") from None
-    if seconds < 0:
-        raise click.BadParameter("seconds must not be negative")
-    return seconds
 
 
 @click.command("emulator")
@@ -92,12 +82,7 @@ def _lifecycle(value: str) -> Lifecycle:
 @click.option("--max-body-bytes", default=1_048_576, show_default=True, type=click.IntRange(1))
 @click.option("--max-tasks-per-collection", default=100, show_default=True, type=click.IntRange(1))
 @click.option("--max-results", default=1000, show_default=True, type=click.IntRange(1))
-@click.option(
-    "--lifecycle",
-    default="instant",
-    show_default=True,
-    help="'instant' (tasks complete at once), 'manual', or seconds per phase (active, running).",
-)
+@lifecycle_options
 @click.option(
     "--status-casing",
     type=click.Choice(["pascal", "lower"]),
@@ -125,11 +110,11 @@ def emulator_command(
     max_body_bytes: int,
     max_tasks_per_collection: int,
     max_results: int,
-    lifecycle: str,
     status_casing: str,
     no_shuffle: bool,
     log_level: str,
     cpu: int | None,
+    **lifecycle: Any,
 ) -> None:
     """Run a local Azure Batch Task service emulator (with seeded fault injection)."""
     from ._server import serve_forever
@@ -156,7 +141,7 @@ def emulator_command(
             max_body_bytes=max_body_bytes,
             max_tasks_per_collection=max_tasks_per_collection,
             max_results=max_results,
-            lifecycle=_lifecycle(lifecycle),
+            **lifecycle_fields(lifecycle),
             status_casing="pascal" if status_casing == "pascal" else "lower",
             shuffle_results=not no_shuffle,
             faults=faults,

@@ -6,13 +6,14 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ._state import Store
+from ._state import Store, iso
 
 __all__ = ["ControlHandlers"]
 
 
 class ControlHandlers:
-    """``GET /_emulator/stats``, ``POST /_emulator/reset`` and ``POST .../advance``."""
+    """``GET /_emulator/stats``, ``POST /_emulator/reset``, ``POST /_emulator/clock`` and
+    ``POST /_emulator/jobs/{job}/tasks/{task}/advance``."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -26,6 +27,18 @@ class ControlHandlers:
     async def reset(self, request: Request) -> Response:
         self.store.reset()
         return Response(b"", status_code=204)
+
+    async def clock(self, request: Request) -> Response:
+        """``?advance=SECONDS`` moves the clock tasks run on forward; answers the new time."""
+        text = request.query_params.get("advance", "0")
+        try:
+            now = self.store.advance_clock(float(text))
+        except ValueError:
+            message = f"advance must be a number of seconds >= 0, not {text!r}"
+            return Response(orjson.dumps({"error": message}), status_code=400)
+        return Response(
+            orjson.dumps({"now": iso(now)}), headers={"content-type": "application/json"}
+        )
 
     async def advance(self, request: Request) -> Response:
         target = request.query_params.get("to", "completed")

@@ -143,6 +143,7 @@ def build_routes(store: Store) -> list[Route]:
         Route(f"{task}/reactivate", ep("task_reactivate", tasks.reactivate), methods=["POST"]),
         Route("/_emulator/stats", guard(control.stats), methods=["GET"]),
         Route("/_emulator/reset", guard(control.reset), methods=["POST"]),
+        Route("/_emulator/clock", guard(control.clock), methods=["POST"]),
         Route(
             "/_emulator/jobs/{job_id}/tasks/{task_id}/advance",
             guard(control.advance),

@@ -33,6 +33,7 @@ from ._app import TRANSPORT_EXTENSION, create_app
 from ._auth import EmulatorAuth, emulator_auth
 from ._config import EmulatorConfig
 from ._fault_flags import fault_args
+from ._lifecycle_flags import lifecycle_args
 from ._state import Store
 from ._tls import TLSMaterial, client_ssl_context
 
@@ -360,9 +361,9 @@ def config_to_args(config: EmulatorConfig) -> list[str]:
         "--max-body-bytes", str(config.max_body_bytes),
         "--max-tasks-per-collection", str(config.max_tasks_per_collection),
         "--max-results", str(config.max_results),
-        "--lifecycle", str(config.lifecycle),
         "--status-casing", config.status_casing,
     ]  # fmt: skip
+    args += lifecycle_args(config)
     if not config.shuffle_results:
         args.append("--no-shuffle")
     args += fault_args(config.faults)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import bisect
 import random
-import re
 import threading
 import time
 from collections import Counter, defaultdict
@@ -19,28 +18,17 @@ from email.utils import formatdate
 from typing import Any
 
 from ._config import EmulatorConfig
+from ._lifecycle import Schedule, exit_code_of
 
 __all__ = ["JobRecord", "Stats", "Store", "TaskRecord", "exit_code_of", "iso", "valid_id"]
 
 MAX_TIMESPAN = "P10675199DT2H48M5.4775807S"
 _ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
-_EXIT = re.compile(r"(?:^|[\s;&|('\"])exit\s+(-?\d+)", re.IGNORECASE)
 
 
 def valid_id(value: object) -> bool:
     """Batch ids: 1 to 64 letters, digits, hyphens and underscores."""
     return isinstance(value, str) and 0 < len(value) <= 64 and all(ch in _ID_CHARS for ch in value)
-
-
-def exit_code_of(command_line: object) -> int:
-    """The exit code a task "returns": the last ``exit N`` in its command line, else 0.
-
-    ``/bin/sh -c 'exit 3'`` and ``cmd /c exit 3`` both complete with exit code 3.
-    """
-    if not isinstance(command_line, str):
-        return 0
-    found = _EXIT.findall(command_line)
-    return int(found[-1]) if found else 0
 
 
 def iso(ts: float) -> str:
@@ -59,6 +47,7 @@ class TaskRecord:
     __slots__ = (
         "body",
         "created",
+        "due",
         "end_time",
         "etag",
         "exit_code",
@@ -86,8 +75,11 @@ class TaskRecord:
         self.end_time: float | None = None
         self.exit_code: int | None = None
         self.failure_info: dict[str, Any] | None = None
+        #: When the automatic lifecycle moves the task on (computed when first needed).
+        self.due: float | None = None
 
     def move(self, state: str, at: float) -> None:
+        self.due = None
         self.prev_state = self.state
         self.prev_state_time = self.state_time
         self.state = state
@@ -195,18 +187,23 @@ class Store:
         self.stats = Stats()
         self._etag_counter = 0
         self._clock_offset = 0.0
-        lifecycle = config.lifecycle
-        self.phase_seconds: float | None = (
-            None if lifecycle in ("instant", "manual") else float(lifecycle)
-        )
-        self.instant = lifecycle == "instant"
+        self.schedule = Schedule(config)
         for job_id in config.jobs:
             self.add_job({"id": job_id, "poolInfo": {"poolId": "emulator-pool"}})
 
     # -- clock and etags -------------------------------------------------------------------
 
     def now(self) -> float:
+        """The emulator's clock: wall time plus every ``advance_clock``."""
         return time.time() + self._clock_offset
+
+    def advance_clock(self, seconds: float) -> float:
+        """Move the emulator's clock ``seconds`` forward (tasks run on it); the new time."""
+        if not seconds >= 0 or seconds == float("inf"):
+            raise ValueError(f"seconds must be finite and >= 0, not {seconds!r}")
+        with self.lock:
+            self._clock_offset += seconds
+        return self.now()
 
     def next_etag(self, now: float | None = None) -> str:
         """A fresh ETag, ``0x8D`` and 13 hex digits like the service's (strictly increasing)."""
@@ -293,23 +290,30 @@ class Store:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def settle(self, job: JobRecord, task: TaskRecord, now: float | None = None) -> None:
-        """Move ``task`` along the configured schedule up to ``now``."""
+        """Move ``task`` along the configured lifecycle up to ``now``."""
         if task.state == "completed":
             return
-        if self.instant:
-            at = now if now is not None else self.now()
+        mode = self.schedule.mode
+        if mode == "manual":
+            return
+        at = now if now is not None else self.now()
+        if mode == "instant":
             if task.state == "active":
                 self._start(task, at)
             self._complete(job, task, at)
             return
-        step = self.phase_seconds
-        if step is None:
-            return
-        at = now if now is not None else self.now()
-        if task.state == "active" and at >= task.state_time + step:
-            self._start(task, task.state_time + step)
-        if task.state == "running" and at >= task.state_time + step:
-            self._complete(job, task, task.state_time + step)
+        while True:
+            due = task.due
+            if due is None:
+                due = task.state_time + self.schedule.phase_seconds(job.id, task.id, task.state)
+                task.due = due
+            if at < due:
+                return
+            if task.state == "active":
+                self._start(task, due)
+            else:
+                self._complete(job, task, due)
+                return
 
     def _start(self, task: TaskRecord, at: float) -> None:
         task.move("running", at)
@@ -318,7 +322,7 @@ class Store:
     def _complete(self, job: JobRecord, task: TaskRecord, at: float) -> None:
         task.move("completed", at)
         task.end_time = at
-        code = exit_code_of(task.body.get("commandLine"))
+        code = self.schedule.exit_code(job.id, task.id, task.body.get("commandLine"))
         task.exit_code = code
         if code != 0:
             task.failure_info = {

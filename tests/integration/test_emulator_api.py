@@ -10,7 +10,6 @@ from contextlib import asynccontextmanager
 from email.utils import formatdate
 from typing import Any
 
-import anyio
 import attrs
 import httpx
 import pytest
@@ -381,11 +380,129 @@ async def test_timed_lifecycle() -> None:
     async with client_for(EmulatorConfig(jobs=("job-1",), lifecycle=0.05)) as client:
         await add_collection(client, [{"id": "t", "commandLine": "exit 2"}])
         assert (await client.get("/jobs/job-1/tasks/t", params=V)).json()["state"] == "active"
-        await anyio.sleep(0.12)
+        r = await client.post("/_emulator/clock", params={"advance": "0.12"})
+        assert r.status_code == 200
+        assert r.json()["now"].endswith("Z")
         task = (await client.get("/jobs/job-1/tasks/t", params=V)).json()
         assert task["state"] == "completed"
         assert task["previousState"] == "running"
         assert task["executionInfo"]["exitCode"] == 2
+
+
+async def test_clock_refuses_bad_advances(client: httpx.AsyncClient) -> None:
+    for bad in ("-1", "soon", "nan", "inf"):
+        r = await client.post("/_emulator/clock", params={"advance": bad})
+        assert r.status_code == 400, bad
+        assert bad in r.json()["error"]
+
+
+def counts_of(body: dict[str, Any]) -> tuple[int, ...]:
+    c = body["taskCounts"]
+    return (c["active"], c["running"], c["completed"], c["succeeded"], c["failed"])
+
+
+async def test_default_lifecycle_runs_every_task_to_completion() -> None:
+    """Added tasks read active, then run and complete by themselves within four seconds."""
+    async with client_for(EmulatorConfig(jobs=("job-1",))) as client:
+        store = client.app.state.store  # type: ignore[attr-defined]
+        for start in range(0, 300, 100):
+            await add_collection(client, tasks(100, prefix=f"t{start}-"))
+        await add_collection(client, [{"id": "boom", "commandLine": "/bin/sh -c 'exit 7'"}])
+        r = await client.get("/jobs/job-1/taskcounts", params=V)
+        assert counts_of(r.json()) == (301, 0, 0, 0, 0)
+        task = (await client.get("/jobs/job-1/tasks/boom", params=V)).json()
+        assert task["state"] == "active"
+        assert "startTime" not in task["executionInfo"]
+        # An active task can be updated and terminated (the official clients' usual calls).
+        r = await client.put("/jobs/job-1/tasks/t0-1", params=V, json={"constraints": {}})
+        assert r.status_code == 200
+        assert (await client.post("/jobs/job-1/tasks/t0-2/terminate", params=V)).status_code == 204
+
+        store.advance_clock(1.0)  # every task has left active (0.5 to 1.0 s) but none ended
+        r = await client.get("/jobs/job-1/taskcounts", params=V)
+        assert counts_of(r.json()) == (0, 300, 1, 0, 1)
+        listed = (await client.get("/jobs/job-1/tasks", params=V)).json()["value"]
+        assert {t["state"] for t in listed if t["id"] != "t0-2"} == {"running"}
+        assert all(t["nodeInfo"]["nodeId"] for t in listed if t["state"] == "running")
+
+        store.advance_clock(3.0)  # 1.0 + 3.0: everything has completed
+        r = await client.get("/jobs/job-1/taskcounts", params=V)
+        assert counts_of(r.json()) == (0, 0, 301, 299, 2)
+        task = (await client.get("/jobs/job-1/tasks/boom", params=V)).json()
+        info = task["executionInfo"]
+        assert (task["state"], info["exitCode"], info["result"]) == ("completed", 7, "failure")
+        assert task["previousState"] == "running"
+        start, end = info["startTime"], info["endTime"]
+        assert task["creationTime"] < start < end == task["stateTransitionTime"]
+
+
+async def test_default_lifecycle_spreads_completions() -> None:
+    """Per-task times are drawn, so completions arrive over time, not all at once."""
+    config = EmulatorConfig(jobs=("job-1",), active_seconds=0.0, running_seconds=(1.0, 9.0))
+    async with client_for(config) as client:
+        store = client.app.state.store  # type: ignore[attr-defined]
+        await add_collection(client, tasks(100))
+        seen = []
+        for _ in range(4):
+            store.advance_clock(2.0)
+            r = await client.get("/jobs/job-1/taskcounts", params=V)
+            seen.append(r.json()["taskCounts"]["completed"])
+        assert seen == sorted(seen)
+        assert 0 < seen[0] < seen[1] < seen[2] < 100
+        assert seen[3] >= seen[2]
+
+
+async def test_a_reactivated_task_runs_again() -> None:
+    async with client_for(EmulatorConfig(jobs=("job-1",), active_seconds=0.1)) as client:
+        store = client.app.state.store  # type: ignore[attr-defined]
+        await add_collection(client, [{"id": "r", "commandLine": "exit 1"}])
+        store.advance_clock(5.0)
+        task = (await client.get("/jobs/job-1/tasks/r", params=V)).json()
+        assert task["executionInfo"]["exitCode"] == 1
+        assert (await client.post("/jobs/job-1/tasks/r/reactivate", params=V)).status_code == 204
+        assert (await client.get("/jobs/job-1/tasks/r", params=V)).json()["state"] == "active"
+        store.advance_clock(5.0)
+        task = (await client.get("/jobs/job-1/tasks/r", params=V)).json()
+        assert task["state"] == "completed"
+        assert task["executionInfo"]["exitCode"] == 1
+
+
+async def completed_exit_codes(
+    config: EmulatorConfig, values: list[dict[str, Any]]
+) -> dict[str, int]:
+    async with client_for(config) as client:
+        store = client.app.state.store  # type: ignore[attr-defined]
+        for start in range(0, len(values), 100):
+            await add_collection(client, values[start : start + 100])
+        store.advance_clock(10.0)
+        listed = (await client.get("/jobs/job-1/tasks", params=V)).json()["value"]
+        assert {t["state"] for t in listed} == {"completed"}
+        return {t["id"]: t["executionInfo"]["exitCode"] for t in listed}
+
+
+async def test_exit_codes_from_rules_literal_exits_and_a_seeded_failure_rate() -> None:
+    config = EmulatorConfig(
+        jobs=("job-1",),
+        exit_code_rules=((r"flaky", 3), (r"^python .*\.py$", 0)),
+        failure_rate=0.25,
+        failure_exit_code=42,
+    )
+    values = tasks(400, prefix="n")
+    values += [
+        {"id": "rule", "commandLine": "run flaky step; exit 9"},
+        {"id": "literal", "commandLine": "cmd /c exit 5"},
+        {"id": "py", "commandLine": "python job.py"},
+    ]
+    codes = await completed_exit_codes(config, values)
+    assert (codes["rule"], codes["literal"], codes["py"]) == (3, 5, 0)
+    failed = {task_id for task_id, code in codes.items() if task_id.startswith("n") and code}
+    assert {codes[task_id] for task_id in failed} == {42}
+    assert 60 <= len(failed) <= 140  # 25 % of 400, give or take
+    # Same seed, same tasks: the same tasks fail, whatever order they are read in.
+    again = await completed_exit_codes(config, list(reversed(values)))
+    assert again == codes
+    other = await completed_exit_codes(attrs.evolve(config, faults=FaultConfig(seed=1)), values)
+    assert {t for t, code in other.items() if t.startswith("n") and code} != failed
 
 
 async def test_update_with_if_match(client: httpx.AsyncClient) -> None:

@@ -137,6 +137,7 @@ def test_control_endpoints_need_a_signature(secured: RunningEmulator) -> None:
         for method, path in (
             ("GET", "/_emulator/stats"),
             ("POST", "/_emulator/reset"),
+            ("POST", "/_emulator/clock?advance=60"),
             ("POST", "/_emulator/jobs/job-1/tasks/t/advance"),
         ):
             r = anonymous.request(method, path)
@@ -149,6 +150,7 @@ def test_control_endpoints_need_a_signature(secured: RunningEmulator) -> None:
         assert stats["task_commit_counts"] == {"job-1": {"t": 1}}
         advanced = client.post("/_emulator/jobs/job-1/tasks/t/advance", params={"to": "running"})
         assert advanced.status_code == 204
+        assert client.post("/_emulator/clock", params={"advance": "1"}).status_code == 200
         assert client.post("/_emulator/reset").status_code == 204
         assert client.get("/_emulator/stats").json()["tasks_committed"] == 0
 
