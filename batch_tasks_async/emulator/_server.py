@@ -105,6 +105,20 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _client_options(
+    url: str, config: EmulatorConfig, ca_path: str | None, given: dict[str, Any]
+) -> dict[str, Any]:
+    """httpx client options that reach an emulator: signed, trusting its CA, no proxies."""
+    options: dict[str, Any] = {
+        "base_url": url,
+        "auth": emulator_auth(config),
+        "verify": client_ssl_context(ca_path) if ca_path else True,
+        "trust_env": False,
+    }
+    options.update(given)
+    return options
+
+
 @attrs.define
 class RunningEmulator:
     """A handle on a running emulator: where it listens and how to reach its state in-process."""
@@ -130,17 +144,11 @@ class RunningEmulator:
 
         Handy for the ``/_emulator/...`` control endpoints, which need a signature too.
         """
-        kwargs.setdefault("auth", self.http_auth)
-        kwargs.setdefault("verify", self.verify)
-        kwargs.setdefault("trust_env", False)
-        return httpx.Client(base_url=self.url, **kwargs)
+        return httpx.Client(**_client_options(self.url, self.config, self.ca_path, kwargs))
 
     def async_http_client(self, **kwargs: Any) -> httpx.AsyncClient:
         """The async twin of :meth:`http_client`."""
-        kwargs.setdefault("auth", self.http_auth)
-        kwargs.setdefault("verify", self.verify)
-        kwargs.setdefault("trust_env", False)
-        return httpx.AsyncClient(base_url=self.url, **kwargs)
+        return httpx.AsyncClient(**_client_options(self.url, self.config, self.ca_path, kwargs))
 
     @property
     def account_name(self) -> str:
@@ -447,11 +455,8 @@ class EmulatorProcess:
         """An ``httpx.Client`` on the process's URL that signs requests and trusts its CA."""
         if self.url is None:
             raise RuntimeError("the emulator process is not running")
-        kwargs.setdefault("auth", emulator_auth(self.config))
-        kwargs.setdefault("verify", client_ssl_context(self.ca_path) if self.ca_path else True)
-        kwargs.setdefault("trust_env", False)
         kwargs.setdefault("timeout", 30.0)
-        return httpx.Client(base_url=self.url, **kwargs)
+        return httpx.Client(**_client_options(self.url, self.config, self.ca_path, kwargs))
 
     def stats(self, *, per_task: bool = False) -> dict[str, Any]:
         """``GET /_emulator/stats`` of the process (signed)."""
