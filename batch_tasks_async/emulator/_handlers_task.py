@@ -177,7 +177,7 @@ class TaskHandlers:
         return empty_response(204, entity_headers(task.etag, task.last_modified, url=url))
 
     async def reactivate(self, ctx: RequestContext) -> Response:
-        _job, task = self._settled(ctx)
+        job, task = self._settled(ctx)
         check_conditions(ctx, task.etag, task.last_modified, read=False)
         if task.state != "completed":
             raise ctx.error(
@@ -194,7 +194,7 @@ class TaskHandlers:
                 values=(("TaskState", task.state),),
             )
         await self.faults.before_commit(ctx)
-        self.store.reactivate(task)
+        self.store.reactivate(job, task)
         await self.faults.after_commit(ctx)
         return empty_response(204, entity_headers(task.etag, task.last_modified))
 

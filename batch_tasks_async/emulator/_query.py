@@ -177,7 +177,7 @@ def _next_link(ctx: RequestContext, path: str, limit: int, last_key: str) -> str
     token = _SKIPTOKEN_PREFIX + base64.urlsafe_b64encode(last_key.encode()).decode().rstrip("=")
     query = ctx.query
     parts = [f"api-version={quote(query.get('api-version', ''), safe='.-')}"]
-    for name in ("$filter", "$select", "$expand", "timeout"):
+    for name in ("$filter", "$select", "$expand", "recursive", "timeout"):
         value = query.get(name)
         if value is not None:
             parts.append(f"{name}={quote(value, safe='')}")

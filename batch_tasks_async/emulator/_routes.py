@@ -16,6 +16,7 @@ from ._context import RequestContext, base_url_of
 from ._control import ControlHandlers
 from ._errors import EmulatorHTTPError, error_body
 from ._faults import DroppedError, Faults
+from ._handlers_file import FileHandlers
 from ._handlers_job import JobHandlers
 from ._handlers_task import TaskHandlers
 from ._query import check_common_query
@@ -116,8 +117,10 @@ def build_routes(store: Store) -> list[Route]:
     ep, guard = endpoints.wrap, endpoints.guard
     tasks = TaskHandlers(store, faults)
     jobs = JobHandlers(store, faults)
+    files = FileHandlers(store, faults)
     control = ControlHandlers(store)
     task = "/jobs/{job_id}/tasks/{task_id}"
+    file = f"{task}/files/{{file_path:path}}"
     return [
         Route("/jobs", ep("job_add", jobs.add), methods=["POST"]),
         Route("/jobs", ep("job_list", jobs.list), methods=["GET"]),
@@ -141,6 +144,11 @@ def build_routes(store: Store) -> list[Route]:
         ),
         Route(f"{task}/terminate", ep("task_terminate", tasks.terminate), methods=["POST"]),
         Route(f"{task}/reactivate", ep("task_reactivate", tasks.reactivate), methods=["POST"]),
+        Route(f"{task}/files", ep("file_list", files.list), methods=["GET"]),
+        # HEAD first: a GET route answers HEAD too.
+        Route(file, ep("file_get_properties", files.get), methods=["HEAD"]),
+        Route(file, ep("file_get", files.get), methods=["GET"]),
+        Route(file, ep("file_delete", files.delete), methods=["DELETE"]),
         Route("/_emulator/stats", guard(control.stats), methods=["GET"]),
         Route("/_emulator/reset", guard(control.reset), methods=["POST"]),
         Route("/_emulator/clock", guard(control.clock), methods=["POST"]),

@@ -18,6 +18,7 @@ from email.utils import formatdate
 from typing import Any
 
 from ._config import EmulatorConfig
+from ._files import TaskFile, task_files
 from ._lifecycle import Schedule, exit_code_of
 
 __all__ = ["JobRecord", "Stats", "Store", "TaskRecord", "exit_code_of", "iso", "valid_id"]
@@ -101,6 +102,7 @@ class JobRecord:
         "bucket_time",
         "bucket_tokens",
         "created",
+        "deleted_files",
         "etag",
         "id",
         "last_modified",
@@ -115,6 +117,8 @@ class JobRecord:
         self.last_modified = now
         self.etag = etag
         self.tasks: dict[str, TaskRecord] = {}
+        #: Task files a client deleted, by task key (only tasks with deletions have an entry).
+        self.deleted_files: dict[str, set[str]] = {}
         self.sorted_keys: list[str] | None = None
         self.bucket_tokens: float | None = None
         self.bucket_time = now
@@ -284,8 +288,31 @@ class Store:
     def delete_task(self, job: JobRecord, task: TaskRecord) -> None:
         """Forget ``task``."""
         with self.lock:
-            job.tasks.pop(task.id.lower(), None)
+            key = task.id.lower()
+            job.tasks.pop(key, None)
+            job.deleted_files.pop(key, None)
             job.sorted_keys = None
+
+    # -- task files --------------------------------------------------------------------------
+
+    def task_files(self, job: JobRecord, task: TaskRecord) -> dict[str, TaskFile] | None:
+        """The files of ``task``'s directory by path; ``None`` before the task has started."""
+        if task.start_time is None:
+            return None
+        return task_files(
+            task_id=task.id,
+            body=task.body,
+            start_time=task.start_time,
+            end_time=task.end_time,
+            exit_code=task.exit_code,
+            failure_info=task.failure_info,
+            deleted=job.deleted_files.get(task.id.lower(), frozenset()),
+        )
+
+    def delete_task_file(self, job: JobRecord, task: TaskRecord, path: str) -> None:
+        """Delete the file or directory ``path`` (normalized) of ``task``."""
+        with self.lock:
+            job.deleted_files.setdefault(task.id.lower(), set()).add(path)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -369,9 +396,10 @@ class Store:
         task.etag = self.next_etag()
         task.last_modified = now
 
-    def reactivate(self, task: TaskRecord) -> None:
-        """Put a completed task back to ``active``, forgetting how it ran."""
+    def reactivate(self, job: JobRecord, task: TaskRecord) -> None:
+        """Put a completed task back to ``active``, forgetting how it ran (and its files)."""
         with self.lock:
+            job.deleted_files.pop(task.id.lower(), None)
             self._reactivate(task)
 
     def _reactivate(self, task: TaskRecord) -> None:

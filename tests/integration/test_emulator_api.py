@@ -796,3 +796,198 @@ async def test_stats_and_reset(client: httpx.AsyncClient) -> None:
     assert (await client.get("/jobs/job-1/tasks", params=V)).json()["value"] == []
     r = await client.post("/_emulator/jobs/job-1/tasks/none/advance")
     assert r.status_code == 404
+
+
+# -- task files -----------------------------------------------------------------------------------
+
+FILE_TASK = {
+    "id": "f",
+    "commandLine": "/bin/sh -c 'echo hi; exit 3'",
+    "resourceFiles": [
+        {"httpUrl": "https://example.com/input.csv", "filePath": "data/input.csv"},
+        {"storageContainerUrl": "https://acct.blob.core.windows.net/c", "filePath": "models"},
+    ],
+}
+
+
+async def started_task(client: httpx.AsyncClient, body: dict[str, Any] = FILE_TASK) -> None:
+    await add_collection(client, [body])
+    store = client.app.state.store  # type: ignore[attr-defined]
+    job = store.jobs["job-1"]
+    store.advance(job, job.tasks[body["id"].lower()], "completed")
+
+
+async def test_files_of_a_task_that_has_not_started_are_unavailable(
+    client: httpx.AsyncClient,
+) -> None:
+    await add_collection(client, [FILE_TASK])
+    r = await client.get("/jobs/job-1/tasks/f/files", params=V)
+    assert_error(r, 409, "TaskFilesUnavailable")
+    r = await client.get("/jobs/job-1/tasks/f/files/stdout.txt", params=V)
+    assert_error(r, 409, "TaskFilesUnavailable")
+    assert_error(await client.get("/jobs/job-1/tasks/nope/files", params=V), 404, "TaskNotFound")
+    assert_error(await client.get("/jobs/nope/tasks/f/files", params=V), 404, "JobNotFound")
+
+
+async def test_list_task_files_as_recorded(client: httpx.AsyncClient) -> None:
+    await started_task(client)
+    r = await client.get("/jobs/job-1/tasks/f/files", params=V)
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "application/json;odata=minimalmetadata"
+    body = r.json()
+    assert body["odata.metadata"] == "http://emu/$metadata#files"
+    assert [f["name"] for f in body["value"]] == ["stderr.txt", "stdout.txt", "wd"]
+    stdout = body["value"][1]
+    assert stdout["url"] == "http://emu/jobs/job-1/tasks/f/files/stdout.txt"
+    assert stdout["isDirectory"] is False
+    props = stdout["properties"]
+    assert set(props) == {"lastModified", "contentLength", "contentType", "fileMode"}
+    assert props["contentType"] == "text/plain"
+    assert props["fileMode"] == "0o100644"
+    assert isinstance(props["contentLength"], str)
+    assert int(props["contentLength"]) > 0
+    assert body["value"][2] == {
+        "name": "wd", "url": "http://emu/jobs/job-1/tasks/f/files/wd", "isDirectory": True
+    }  # fmt: skip
+
+    r = await client.get("/jobs/job-1/tasks/f/files", params={**V, "recursive": "True"})
+    names = [f["name"] for f in r.json()["value"]]
+    assert names == [
+        "stderr.txt", "stdout.txt", "wd", "wd/data", "wd/data/input.csv", "wd/models"
+    ]  # fmt: skip
+    r = await client.get(
+        "/jobs/job-1/tasks/f/files",
+        params={**V, "recursive": "true", "$filter": "startswith(name, 'wd/d')"},
+    )
+    assert [f["name"] for f in r.json()["value"]] == ["wd/data", "wd/data/input.csv"]
+    r = await client.get("/jobs/job-1/tasks/f/files", params={**V, "recursive": "maybe"})
+    assert values_of(assert_error(r, 400, "InvalidQueryParameterValue"))["QueryParameterName"] == (
+        "recursive"
+    )
+    r = await client.get("/jobs/job-1/tasks/f/files", params={**V, "$filter": "size gt 3"})
+    assert_error(r, 400, "InvalidQueryParameterValue")
+
+
+async def test_list_task_files_in_pages(client: httpx.AsyncClient) -> None:
+    await started_task(client)
+    names: list[str] = []
+    url: str | None = "/jobs/job-1/tasks/f/files"
+    params: dict[str, str] | None = {**V, "recursive": "true", "maxresults": "2"}
+    while url is not None:
+        body = (await client.get(url, params=params)).json()
+        assert len(body["value"]) <= 2
+        names += [f["name"] for f in body["value"]]
+        url, params = body.get("odata.nextLink"), None
+    assert len(names) == 6 == len(set(names))
+
+
+async def test_get_task_file_content_headers_and_range(client: httpx.AsyncClient) -> None:
+    await started_task(client)
+    r = await client.get("/jobs/job-1/tasks/f/files/stdout.txt", params=V)
+    assert r.status_code == 200
+    text = r.text
+    assert "echo hi; exit 3" in text
+    assert "exit code 3" in text
+    assert r.headers["content-type"] == "text/plain"
+    assert r.headers["ocp-batch-file-isdirectory"] == "False"
+    assert r.headers["ocp-batch-file-mode"] == "0o100644"
+    assert r.headers["ocp-batch-file-url"] == (
+        "http%3A%2F%2Femu%2Fjobs%2Fjob-1%2Ftasks%2Ff%2Ffiles%2Fstdout.txt"
+    )
+    task = (await client.get("/jobs/job-1/tasks/f", params=V)).json()
+    end = task["executionInfo"]["endTime"]
+    last_modified = r.headers["last-modified"]
+    assert formatdate(time.mktime(time.strptime(end[:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone,
+                      usegmt=True) == last_modified  # fmt: skip
+    stderr = await client.get("/jobs/job-1/tasks/f/files/stderr.txt", params=V)
+    assert "exit code 3" in stderr.text
+
+    data = r.content
+    for header, expected in (
+        ("bytes=0-4", data[0:5]),
+        ("bytes=5-", data[5:]),
+        ("bytes=-6", data[-6:]),
+        (f"bytes=3-{len(data) + 100}", data[3:]),
+    ):
+        part = await client.get(
+            "/jobs/job-1/tasks/f/files/stdout.txt", params=V, headers={"ocp-range": header}
+        )
+        assert part.status_code == 200, header
+        assert part.content == expected, header
+    r = await client.get(
+        "/jobs/job-1/tasks/f/files/stdout.txt",
+        params=V,
+        headers={"ocp-range": f"bytes={len(data)}-"},
+    )
+    assert_error(r, 416, "InvalidRange")
+    r = await client.get(
+        "/jobs/job-1/tasks/f/files/stdout.txt", params=V, headers={"ocp-range": "lines=1-2"}
+    )
+    assert values_of(assert_error(r, 400, "InvalidHeaderValue"))["HeaderName"] == "ocp-range"
+    r = await client.get(
+        "/jobs/job-1/tasks/f/files/stdout.txt",
+        params=V,
+        headers={"if-modified-since": last_modified},
+    )
+    assert r.status_code == 304
+
+
+async def test_task_file_properties_and_backslash_paths(client: httpx.AsyncClient) -> None:
+    await started_task(client)
+    r = await client.head("/jobs/job-1/tasks/f/files/stdout.txt", params=V)
+    assert r.status_code == 200
+    assert r.content == b""
+    size = len((await client.get("/jobs/job-1/tasks/f/files/stdout.txt", params=V)).content)
+    assert r.headers["content-length"] == str(size)
+    assert r.headers["content-type"] == "text/plain"
+    assert r.headers["ocp-batch-file-isdirectory"] == "False"
+    assert "last-modified" in r.headers
+    assert "request-id" in r.headers
+    r = await client.head("/jobs/job-1/tasks/f/files/wd%5Cdata%5Cinput.csv", params=V)
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "application/octet-stream"
+    assert r.headers["ocp-batch-file-url"].endswith("files%2Fwd%2Fdata%2Finput.csv")
+    r = await client.head("/jobs/job-1/tasks/f/files/wd", params=V)
+    assert r.headers["ocp-batch-file-isdirectory"] == "True"
+    r = await client.head("/jobs/job-1/tasks/f/files/nothing.txt", params=V)
+    assert r.status_code == 404
+    r = await client.get("/jobs/job-1/tasks/f/files/..%2F..%2Fetc%2Fpasswd", params=V)
+    assert_error(r, 404, "FileNotFound")
+    r = await client.head("/jobs/job-1/tasks/f/files/wd%09askOut.txt", params=V)
+    assert r.status_code == 400
+    assert r.headers["content-type"] == "text/html; charset=us-ascii"
+    assert r.headers["content-length"] == "324"
+
+
+async def test_delete_task_files(client: httpx.AsyncClient) -> None:
+    await started_task(client)
+    r = await client.delete("/jobs/job-1/tasks/f/files/stderr.txt", params=V)
+    assert r.status_code == 200
+    assert r.content == b""
+    assert (await client.head("/jobs/job-1/tasks/f/files/stderr.txt", params=V)).status_code == 404
+    r = await client.delete("/jobs/job-1/tasks/f/files/stderr.txt", params=V)
+    assert_error(r, 404, "FileNotFound")
+    r = await client.delete("/jobs/job-1/tasks/f/files/wd", params=V)
+    assert_error(r, 409, "OperationInvalidForCurrentState")
+    r = await client.delete("/jobs/job-1/tasks/f/files/wd", params={**V, "recursive": "true"})
+    assert r.status_code == 200
+    r = await client.get("/jobs/job-1/tasks/f/files", params={**V, "recursive": "true"})
+    assert [f["name"] for f in r.json()["value"]] == ["stdout.txt"]
+    stats = (await client.get("/_emulator/stats")).json()["requests"]
+    assert stats["file_delete"] == 4
+    assert stats["file_get_properties"] == 1
+
+
+async def test_a_reactivated_task_gets_fresh_files(client: httpx.AsyncClient) -> None:
+    await started_task(client)
+    await client.delete("/jobs/job-1/tasks/f/files/stdout.txt", params=V)
+    assert (await client.post("/jobs/job-1/tasks/f/reactivate", params=V)).status_code == 204
+    r = await client.get("/jobs/job-1/tasks/f/files", params=V)
+    assert_error(r, 409, "TaskFilesUnavailable")
+    store = client.app.state.store  # type: ignore[attr-defined]
+    job = store.jobs["job-1"]
+    store.advance(job, job.tasks["f"], "running")
+    r = await client.get("/jobs/job-1/tasks/f/files/stdout.txt", params=V)
+    assert r.status_code == 200
+    assert "started" in r.text
+    assert "completed" not in r.text
