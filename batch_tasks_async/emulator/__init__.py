@@ -72,7 +72,8 @@ Faults (:class:`FaultConfig`, all seeded by ``seed`` / ``--seed``, applied to th
   ``rate_limit_status`` 429 ``TooManyRequests`` or 503 ``ServerBusy`` and ``Retry-After``.
 * ``latency_ms``: added latency per request (an async sleep).
 * ``garbled_body`` (``garbled_kinds``): after commit, a 2xx body that is not JSON, truncated,
-  an HTML page, empty, or a bare 204.
+  cut off, an HTML page, empty, a bare 204 or 202, with ``value`` not a list or entries without
+  ``status``, or with a false ``Content-Encoding``.
 * ``omit_result`` / ``omit_result_pattern``, ``duplicate_result``, ``unknown_status``:
   add-collection entries left out, listed twice (``TaskExists`` then ``Success``), or with a
   status the spec does not have; the tasks' fate is what it was.

@@ -124,8 +124,26 @@ def _positive(_inst: object, attribute: attrs.Attribute[float], value: float) ->
 
 
 #: How a garbled 2xx answer is garbled (:attr:`FaultConfig.garbled_kinds`): a body that is not
-#: JSON, the JSON cut in half, an HTML error page, an empty body (status kept), a bare 204.
-GARBLE_KINDS: frozenset[str] = frozenset({"not_json", "truncated", "html", "empty", "no_content"})
+#: JSON (``not_json``), the JSON cut in half (``truncated``), half the body and then the
+#: connection closed (``cut_off``), an HTML error page (``html``), an empty body with the status
+#: kept (``empty``), a bare 204 (``no_content``) or 202 (``accepted``), ``value`` an object
+#: instead of a list (``value_not_list``), entries without ``status`` (``missing_status``), and
+#: ``Content-Encoding: gzip`` on a body that is not (``bad_encoding``). The two shape kinds
+#: apply to ``{"value": [...]}`` bodies only.
+GARBLE_KINDS: frozenset[str] = frozenset(
+    {
+        "not_json",
+        "truncated",
+        "cut_off",
+        "html",
+        "empty",
+        "no_content",
+        "accepted",
+        "value_not_list",
+        "missing_status",
+        "bad_encoding",
+    }
+)
 
 
 def _check_garble_kinds(

@@ -25,8 +25,9 @@ this module at one of those hooks. Where each kind fires:
 * ``collection_results``: entries left out, listed twice (``TaskExists`` then success), or with
   an unknown status (each task's fate is what it was);
 * ``after_commit``: drop after commit, delayed answer (committed);
-* ``respond``: a garbled 2xx body (not JSON, truncated, HTML, empty, a 204) or a drip-fed one
-  (after commit).
+* ``respond``: a garbled 2xx body (not JSON, truncated, cut off, HTML, empty, a 204 or 202,
+  ``value`` not a list, entries without ``status``, a false ``Content-Encoding``) or a
+  drip-fed one (after commit).
 
 Every fault is counted in ``stats.faults`` by kind (garbled bodies also per way:
 ``garbled_body.not_json``, ...), and the per-task ones name their tasks in
@@ -46,6 +47,7 @@ import anyio
 import anyio.lowlevel
 import orjson
 from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from ._context import RequestContext
 from ._errors import error_object
@@ -89,6 +91,7 @@ class Faults:
         self._poison = _pattern(faults.poison_task_pattern)
         self._omit = _pattern(faults.omit_result_pattern)
         self._garble_kinds = sorted(faults.garbled_kinds)
+        self._shape_kinds = bool(faults.garbled_kinds & _SHAPE_KINDS)
         self._entry_faults = bool(
             faults.omit_result or self._omit or faults.duplicate_result or faults.unknown_status
         )
@@ -256,11 +259,16 @@ class Faults:
         if not body:
             return response
         if self._roll(faults.garbled_body):
-            kind = self.store.rng.choice(self._garble_kinds)
-            self._count("garbled_body")
-            self._count(f"garbled_body.{kind}")
-            response = _garbled(response, body, kind)
-            body = bytes(response.body)
+            parsed = _entries_body(body) if self._shape_kinds else None
+            kinds = [k for k in self._garble_kinds if parsed is not None or k not in _SHAPE_KINDS]
+            if kinds:
+                kind = self.store.rng.choice(kinds)
+                self._count("garbled_body")
+                self._count(f"garbled_body.{kind}")
+                if kind == "cut_off":
+                    return _CutOffResponse(response, body)
+                response = _garbled(response, body, kind, parsed)
+                body = bytes(response.body)
         if body and self._roll(faults.drip_feed):
             self._count("drip_feed")
             response = _drip_fed(response, body, faults.drip_interval)
@@ -301,22 +309,73 @@ def _headers_without_body(response: Response) -> dict[str, str]:
     }
 
 
-def _garbled(response: Response, body: bytes, kind: str) -> Response:
+#: Garble kinds that change the shape of a ``{"value": [...]}`` body (other bodies are left
+#: to the other kinds).
+_SHAPE_KINDS = frozenset({"value_not_list", "missing_status"})
+
+
+def _entries_body(body: bytes) -> dict[str, Any] | None:
+    """``body`` parsed, when it is an object whose ``value`` is a list of objects."""
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(parsed, dict):
+        return None
+    value = parsed.get("value")
+    if not isinstance(value, list) or not all(isinstance(e, dict) for e in value):
+        return None
+    return parsed
+
+
+def _garbled(response: Response, body: bytes, kind: str, parsed: dict[str, Any] | None) -> Response:
     """``response`` with its body garbled in way ``kind`` (see ``GARBLE_KINDS``)."""
     headers = _headers_without_body(response)
     content_type = response.headers.get("content-type", "application/json")
+    headers["content-type"] = content_type
     status = response.status_code
+    content = b""
     if kind == "not_json":
-        content, headers["content-type"] = b"this is not JSON {\x00", content_type
+        content = b"this is not JSON {\x00"
     elif kind == "truncated":
-        content, headers["content-type"] = body[: max(1, len(body) // 2)], content_type
+        content = body[: max(1, len(body) // 2)]
     elif kind == "html":
         content, headers["content-type"] = _HTML_PAGE, "text/html; charset=utf-8"
-    elif kind == "empty":
-        content, headers["content-type"] = b"", content_type
-    else:  # "no_content"
-        content, status = b"", 204
+    elif kind == "bad_encoding":
+        content, headers["content-encoding"] = body, "gzip"  # it is not gzip
+    elif kind == "value_not_list" and parsed is not None:
+        value = parsed["value"]
+        content = orjson.dumps({**parsed, "value": value[0] if value else {}})
+    elif kind == "missing_status" and parsed is not None:
+        entries = [{k: v for k, v in e.items() if k != "status"} for e in parsed["value"]]
+        content = orjson.dumps({**parsed, "value": entries})
+    elif kind in ("no_content", "accepted"):
+        del headers["content-type"]
+        status = 204 if kind == "no_content" else 202
+    # "empty": no body, the status kept
     return Response(content, status_code=status, headers=headers)
+
+
+class _CutOffResponse(Response):
+    """The headers (with the full ``Content-Length``) and half the body, then the connection is
+    aborted: the client reads a body that ends early."""
+
+    def __init__(self, response: Response, body: bytes) -> None:
+        super().__init__(b"", status_code=response.status_code)
+        self.raw_headers = list(response.raw_headers)
+        self._partial = body[: len(body) // 2]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        await send({"type": "http.response.body", "body": self._partial, "more_body": True})
+        transport = (scope.get("extensions") or {}).get(TRANSPORT_EXTENSION)
+        if transport is None:
+            raise ConnectionDroppedError("the emulator cut the answer off (fault injection)")
+        transport.abort()
+        for _ in range(3):
+            await anyio.lowlevel.checkpoint()
 
 
 def _drip_fed(response: Response, body: bytes, interval: float) -> Response:

@@ -61,19 +61,34 @@ def per_task(emulator: RunningEmulator) -> dict[str, Any]:
 def test_garbled_body_kinds(emulator_factory: EmulatorFactory, kind: str) -> None:
     emulator = start(emulator_factory, garbled_body=1.0, garbled_kinds={kind})
     with emulator.http_client() as client:
-        r = add(client, 4)
         # Only 2xx answers with a body are garbled: errors stay readable.
         missing = client.post("/jobs/nope/addtaskcollection", params=V, json=tasks(1))
-    assert missing.status_code == 404
-    assert orjson.loads(missing.content)["code"] == "JobNotFound"
+        assert missing.status_code == 404
+        assert orjson.loads(missing.content)["code"] == "JobNotFound"
+        if kind == "cut_off":
+            with pytest.raises(httpx.RemoteProtocolError, match=r"incomplete|complete message"):
+                add(client, 4)
+        elif kind == "bad_encoding":
+            with pytest.raises(httpx.DecodingError):
+                add(client, 4)
+        else:
+            check_garbled(kind, add(client, 4))
+        assert client.get("/jobs/job-1/tasks/t0", params=V).status_code == 200
+    snap = per_task(emulator)
+    # The tasks were committed although the answer could not be read.
+    assert snap["task_commit_counts"] == {"job-1": {f"t{i}": 1 for i in range(4)}}
+    assert snap["faults"] == {"garbled_body": 1, f"garbled_body.{kind}": 1}
+
+
+def check_garbled(kind: str, r: httpx.Response) -> None:
     body = r.content
-    if kind == "no_content":
-        assert r.status_code == 204
+    if kind in ("no_content", "accepted"):
+        assert r.status_code == (204 if kind == "no_content" else 202)
         assert body == b""
-    else:
-        assert r.status_code == 200
-        assert int(r.headers["content-length"]) == len(body)
-        assert r.headers["request-id"]
+        return
+    assert r.status_code == 200
+    assert int(r.headers["content-length"]) == len(body)
+    assert r.headers["request-id"]
     if kind == "not_json":
         assert r.headers["content-type"].startswith("application/json")
         with pytest.raises(orjson.JSONDecodeError):
@@ -87,10 +102,33 @@ def test_garbled_body_kinds(emulator_factory: EmulatorFactory, kind: str) -> Non
         assert body.startswith(b"<!DOCTYPE html>")
     elif kind == "empty":
         assert body == b""
-    snap = per_task(emulator)
-    # The tasks were committed although the answer could not be read.
-    assert snap["task_commit_counts"] == {"job-1": {f"t{i}": 1 for i in range(4)}}
-    assert snap["faults"] == {"garbled_body": 1, f"garbled_body.{kind}": 1}
+    elif kind == "value_not_list":
+        value = orjson.loads(body)["value"]
+        assert isinstance(value, dict)
+        assert value["taskId"] == "t0"
+    else:
+        assert kind == "missing_status"
+        entries = orjson.loads(body)["value"]
+        assert [e["taskId"] for e in entries] == ["t0", "t1", "t2", "t3"]
+        assert all("status" not in e and "eTag" in e for e in entries)
+
+
+def test_shape_kinds_leave_other_bodies_alone(emulator_factory: EmulatorFactory) -> None:
+    emulator = emulator_factory(
+        EmulatorConfig(
+            jobs=("job-1",),
+            faults=FaultConfig(
+                garbled_body=1.0,
+                garbled_kinds={"value_not_list", "missing_status"},
+                operations={"task_get"},
+            ),
+        )
+    )
+    with emulator.http_client() as client:
+        client.post("/jobs/job-1/tasks", params=V, json={"id": "t", "commandLine": "echo"})
+        got = client.get("/jobs/job-1/tasks/t", params=V)
+    assert got.json()["id"] == "t"  # a single task has no "value" list to garble
+    assert emulator.stats()["faults"] == {}
 
 
 # -- add-collection entries ------------------------------------------------------------------------
