@@ -115,8 +115,11 @@ class Faults:
             return
         if self.config.latency_ms:
             await anyio.sleep(self.config.latency_ms / 1000.0)
+        # Read now (the body is kept for the handler) when a fault needs the request's ids.
+        needs_ids = self._poison is not None or self.config.commit_late
+        ids = await self._task_ids(ctx) if needs_ids else []
         if self._poison is not None:
-            poisoned = [i for i in await self._task_ids(ctx) if self._poison.fullmatch(i)]
+            poisoned = [i for i in ids if self._poison.fullmatch(i)]
             if poisoned:
                 self._count("poison_task")
                 for task_id in poisoned:
@@ -124,7 +127,11 @@ class Faults:
                 raise ctx.error(500, "InternalError")
 
     async def _task_ids(self, ctx: RequestContext) -> list[str]:
-        """The task ids a request names: in its path, or in the body of an add."""
+        """The task ids a request names: in its path, or in the body of an add.
+
+        The first call (from ``on_request``, before the handler) reads the body, which
+        starlette then keeps for the handler and for later calls.
+        """
         in_path = ctx.path_params.get("task_id")
         if in_path is not None:
             return [in_path]
@@ -166,6 +173,8 @@ class Faults:
         if self._roll(faults.commit_late):
             # The client may give up meanwhile; the changes are committed all the same.
             self._count("commit_late")
+            for task_id in await self._task_ids(ctx):
+                self._note(ctx, "commit_late", task_id)
             await anyio.sleep(faults.commit_late_seconds)
 
     def admit(self, ctx: RequestContext, job: JobRecord, count: int) -> None:

@@ -283,6 +283,7 @@ def test_commit_late_after_the_client_gave_up(emulator_factory: EmulatorFactory)
     snap = per_task(emulator)
     assert snap["task_commit_counts"] == {"job-1": {"t0": 1, "t1": 1, "t2": 1}}
     assert snap["faults"] == {"commit_late": 1}
+    assert snap["fault_tasks"] == {"commit_late": ["job-1/t0", "job-1/t1", "job-1/t2"]}
 
 
 def test_late_commit_after_a_retry_never_duplicates(emulator_factory: EmulatorFactory) -> None:
