@@ -9,6 +9,7 @@ import os
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from ._config import DEFAULT_API_VERSIONS, EmulatorConfig
 from ._fault_flags import fault_options, faults_from_flags
@@ -121,13 +122,20 @@ def emulator_command(
 
     if cpu is not None and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {cpu})
+    ctx = click.get_current_context()
+    if account_key and ctx.get_parameter_source("account_key") is ParameterSource.COMMANDLINE:
+        click.echo(
+            "warning: a key given as --account-key is visible to every user of this machine "
+            "in the process list; prefer BATCH_EMULATOR_ACCOUNT_KEY or --account-key-file",
+            err=True,
+        )
     if account_key_file is not None:
         if account_key:
             raise click.UsageError("give the account key once: --account-key or --account-key-file")
         account_key = read_key_file(account_key_file)
     if tls_ca_file is not None and not tls:
         raise click.UsageError("--tls-ca-file needs --tls")
-    faults = faults_from_flags(click.get_current_context())
+    faults = faults_from_flags(ctx)
     try:
         config = EmulatorConfig(
             account_name=account_name,

@@ -212,7 +212,11 @@ def test_cli_reads_the_key_from_a_file_or_the_environment(tmp_path: Path) -> Non
     assert bad.exit_code == 2
     assert "base64" in bad.output
     assert "not base64 !!" not in bad.output
+    visible = runner.invoke(emulator_command, ["--account-key", "%%%"])
+    assert "visible to every user" in visible.stderr
+    assert "%%%" not in visible.output
     env_bad = runner.invoke(emulator_command, [], env={ACCOUNT_KEY_ENV: "%%%"})
+    assert "visible to every user" not in env_bad.stderr
     assert env_bad.exit_code == 2
     assert "base64" in env_bad.output
     assert "%%%" not in env_bad.output
