@@ -42,7 +42,7 @@ class TaskHandlers:
         store = self.store
         job = ctx.job_or_404(store)
         task = await ctx.read_object(self.config.max_body_bytes)
-        self._raise(ctx, task_problem(task))
+        self._raise(ctx, task_problem(task, uses_dependencies=job.uses_task_dependencies))
         await self.faults.before_commit(ctx)
         self.faults.admit(ctx, job, 1)
         with store.lock:
@@ -92,9 +92,10 @@ class TaskHandlers:
             now = store.now()
             last_modified = iso(now)
             stats = store.stats
+            uses_dependencies = job.uses_task_dependencies
             for task in values:
                 task_id: str = task["id"]
-                problem = task_problem(task)
+                problem = task_problem(task, uses_dependencies=uses_dependencies)
                 status = "client"
                 if problem is None and store.has_task(job, task_id):
                     problem = ("TaskExists", ())

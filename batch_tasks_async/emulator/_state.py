@@ -132,6 +132,11 @@ class JobRecord:
                 return value
         return 0
 
+    @property
+    def uses_task_dependencies(self) -> bool:
+        """Whether the job was created with ``usesTaskDependencies: true``."""
+        return self.body.get("usesTaskDependencies") is True
+
     def keys_sorted(self) -> list[str]:
         """Task keys in the service's list order (case-insensitive id order), cached."""
         if self.sorted_keys is None:

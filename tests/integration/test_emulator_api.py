@@ -565,7 +565,11 @@ async def test_subtasks(client: httpx.AsyncClient) -> None:
     await add_collection(
         client,
         [
-            {"id": "mi", "commandLine": "x", "multiInstanceSettings": {"numberOfInstances": 3}},
+            {
+                "id": "mi",
+                "commandLine": "x",
+                "multiInstanceSettings": {"numberOfInstances": 3, "coordinationCommandLine": "c"},
+            },
             {"id": "single", "commandLine": "x"},
         ],
     )
@@ -592,7 +596,8 @@ async def test_job_api(client: httpx.AsyncClient) -> None:
     r = await client.post("/jobs", params=V, json={"id": "Job-2", "poolInfo": {"poolId": "p"}})
     assert r.status_code == 201
     assert r.headers["location"] == "http://emu/jobs/Job-2"
-    assert_error(await client.post("/jobs", params=V, json={"id": "job-2"}), 409, "JobExists")
+    again = {"id": "job-2", "poolInfo": {"poolId": "p"}}
+    assert_error(await client.post("/jobs", params=V, json=again), 409, "JobExists")
     assert_error(
         await client.post("/jobs", params=V, json={"x": 1}), 400, "MissingRequiredProperty"
     )
@@ -991,3 +996,169 @@ async def test_a_reactivated_task_gets_fresh_files(client: httpx.AsyncClient) ->
     assert r.status_code == 200
     assert "started" in r.text
     assert "completed" not in r.text
+
+
+# -- validation like the service ------------------------------------------------------------------
+
+
+def collection_error(response: httpx.Response) -> dict[str, Any]:
+    """The one ClientError result of a one-task add-collection request."""
+    assert response.status_code == 200, response.text
+    (result,) = response.json()["value"]
+    assert result["status"] == "ClientError", result
+    error: dict[str, Any] = result["error"]
+    return error
+
+
+async def test_a_bad_resource_file_url_is_refused_as_recorded(client: httpx.AsyncClient) -> None:
+    task = {
+        "id": "1",
+        "commandLine": "x",
+        "resourceFiles": [{"httpUrl": "fake.url", "filePath": "f"}],
+    }
+    error = collection_error(await add_collection(client, [task]))
+    assert error["code"] == "InvalidPropertyValue"
+    assert values_of(error) == {
+        "PropertyName": "httpUrl",
+        "PropertyValue": "fake.url",
+        "Reason": "The specified HttpUrl is not a valid URI",
+    }
+    assert list(client.app.state.store.jobs["job-1"].tasks) == []  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("extra", "code", "expected"),
+    [
+        ({"constraints": {"maxTaskRetryCount": "4"}}, "InvalidPropertyValue",
+         {"PropertyName": "maxTaskRetryCount", "PropertyValue": "4"}),
+        ({"constraints": {"maxWallClockTime": "one hour"}}, "InvalidPropertyValue",
+         {"PropertyName": "maxWallClockTime", "PropertyValue": "one hour"}),
+        ({"constraints": {"maxTaskRetryCount": -2}}, "InvalidPropertyValue",
+         {"PropertyName": "maxTaskRetryCount", "PropertyValue": "-2"}),
+        ({"constraints": 5}, "InvalidPropertyValue", {"PropertyName": "constraints"}),
+        ({"requiredSlots": "2"}, "InvalidPropertyValue", {"PropertyName": "requiredSlots"}),
+        ({"requiredSlots": 2**31}, "InvalidPropertyValue", {"PropertyName": "requiredSlots"}),
+        ({"requiredSlots": True}, "InvalidPropertyValue", {"PropertyName": "requiredSlots"}),
+        ({"requiredSlots": 0}, "InvalidPropertyValue", {"PropertyName": "requiredSlots"}),
+        ({"displayName": 7}, "InvalidPropertyValue", {"PropertyName": "displayName"}),
+        ({"resourceFiles": {"httpUrl": "https://x/y"}}, "InvalidPropertyValue",
+         {"PropertyName": "resourceFiles"}),
+        ({"resourceFiles": [{"filePath": "f"}]}, "InvalidPropertyValue",
+         {"PropertyName": "resourceFiles"}),
+        ({"resourceFiles": [{"httpUrl": "https://x/y", "autoStorageContainerName": "c"}]},
+         "InvalidPropertyValue", {"PropertyName": "resourceFiles"}),
+        ({"resourceFiles": [{"storageContainerUrl": "ftp://x/c"}]}, "InvalidPropertyValue",
+         {"PropertyName": "storageContainerUrl",
+          "Reason": "The specified StorageContainerUrl is not a valid URI"}),
+        ({"outputFiles": [{"filePattern": "*.txt", "destination": {"container": {
+            "containerUrl": "https://a/c"}}, "uploadOptions": {"uploadCondition": "sometimes"}}]},
+         "InvalidPropertyValue", {"PropertyName": "uploadCondition", "PropertyValue": "sometimes"}),
+        ({"outputFiles": [{"filePattern": "*.txt", "uploadOptions": {
+            "uploadCondition": "taskSuccess"}}]},
+         "MissingRequiredProperty", {"PropertyName": "destination"}),
+        ({"userIdentity": {"autoUser": {"elevationLevel": "root"}}}, "InvalidPropertyValue",
+         {"PropertyName": "elevationLevel", "PropertyValue": "root"}),
+        ({"multiInstanceSettings": {"numberOfInstances": 3}}, "MissingRequiredProperty",
+         {"PropertyName": "coordinationCommandLine"}),
+        ({"multiInstanceSettings": {"numberOfInstances": 0, "coordinationCommandLine": "c"}},
+         "InvalidPropertyValue", {"PropertyName": "numberOfInstances"}),
+        ({"dependsOn": {"taskIds": ["a"]}}, "TaskDependenciesNotSpecifiedOnJob", {}),
+        ({"environmentSettings": [{"value": "v"}]}, "MissingRequiredProperty",
+         {"PropertyName": "name"}),
+    ],
+)  # fmt: skip
+async def test_task_bodies_the_service_refuses(
+    client: httpx.AsyncClient, extra: dict[str, Any], code: str, expected: dict[str, str]
+) -> None:
+    task = {"id": "v", "commandLine": "x", **extra}
+    r = await client.post("/jobs/job-1/tasks", params=V, json=task)
+    values = values_of(assert_error(r, 400, code))
+    assert {k: values[k] for k in expected} == expected
+    error = collection_error(await add_collection(client, [task]))
+    assert error["code"] == code
+    assert values_of(error) == values
+    assert client.app.state.store.stats.tasks_committed == 0  # type: ignore[attr-defined]
+
+
+async def test_enum_values_are_stored_in_the_services_casing(client: httpx.AsyncClient) -> None:
+    task = {
+        "id": "e",
+        "commandLine": "x",
+        "userIdentity": {"autoUser": {"scope": "TASK", "elevationLevel": "Admin"}},
+        "outputFiles": [
+            {
+                "filePattern": "../std*.txt",
+                "destination": {"container": {"containerUrl": "https://a.blob/c?sas"}},
+                "uploadOptions": {"uploadCondition": "tasksuccess"},
+            }
+        ],
+        "exitConditions": {"default": {"jobAction": "Terminate", "dependencyAction": "BLOCK"}},
+        "containerSettings": {
+            "imageName": "ubuntu",
+            "workingDirectory": "CONTAINERIMAGEDEFAULT",
+            "containerHostBatchBindMounts": [{"source": "task", "isReadOnly": True}],
+        },
+    }
+    assert (await client.post("/jobs/job-1/tasks", params=V, json=task)).status_code == 201
+    got = (await client.get("/jobs/job-1/tasks/e", params=V)).json()
+    assert got["userIdentity"] == {"autoUser": {"scope": "task", "elevationLevel": "admin"}}
+    assert got["outputFiles"][0]["uploadOptions"] == {"uploadCondition": "TaskSuccess"}
+    assert got["exitConditions"]["default"] == {
+        "jobAction": "terminate",
+        "dependencyAction": "block",
+    }
+    settings = got["containerSettings"]
+    assert settings["workingDirectory"] == "containerImageDefault"
+    assert settings["containerHostBatchBindMounts"] == [{"source": "Task", "isReadOnly": True}]
+    r = await client.put(
+        "/jobs/job-1/tasks/e", params=V, json={"constraints": {"maxTaskRetryCount": "4"}}
+    )
+    assert values_of(assert_error(r, 400, "InvalidPropertyValue"))["PropertyName"] == (
+        "maxTaskRetryCount"
+    )
+    r = await client.put(
+        "/jobs/job-1/tasks/e", params=V, json={"constraints": {"retentionTime": "P1DT"}}
+    )
+    assert values_of(assert_error(r, 400, "InvalidPropertyValue"))["PropertyName"] == (
+        "retentionTime"
+    )
+
+
+async def test_dependencies_need_a_job_that_uses_them(client: httpx.AsyncClient) -> None:
+    job = {"id": "deps", "poolInfo": {"poolId": "p"}, "usesTaskDependencies": True}
+    assert (await client.post("/jobs", params=V, json=job)).status_code == 201
+    task = {"id": "b", "commandLine": "x", "dependsOn": {"taskIds": ["a"], "taskIdRanges": []}}
+    r = await add_collection(client, [task], job="deps")
+    assert r.json()["value"][0]["status"] == "Success"
+    bad_range = {
+        "id": "c",
+        "commandLine": "x",
+        "dependsOn": {"taskIdRanges": [{"start": 9, "end": 1}]},
+    }
+    error = collection_error(await add_collection(client, [bad_range], job="deps"))
+    assert values_of(error)["PropertyName"] == "taskIdRanges"
+    bad_id = {"id": "d", "commandLine": "x", "dependsOn": {"taskIds": ["no spaces"]}}
+    error = collection_error(await add_collection(client, [bad_id], job="deps"))
+    assert values_of(error)["PropertyName"] == "taskIds"
+    too_long = {"id": "e", "commandLine": "x", "dependsOn": {"taskIds": ["t" * 64] * 1001}}
+    r = await client.post("/jobs/deps/tasks", params=V, json=too_long)
+    assert_error(r, 400, "TaskDependencyListTooLong")
+
+
+async def test_job_bodies_are_checked_too(client: httpx.AsyncClient) -> None:
+    r = await client.post("/jobs", params=V, json={"id": "j"})
+    assert values_of(assert_error(r, 400, "MissingRequiredProperty")) == {
+        "PropertyName": "poolInfo"
+    }
+    r = await client.post(
+        "/jobs", params=V, json={"id": "j", "poolInfo": {}, "usesTaskDependencies": "yes"}
+    )
+    assert values_of(assert_error(r, 400, "InvalidPropertyValue"))["PropertyName"] == (
+        "usesTaskDependencies"
+    )
+    r = await client.post(
+        "/jobs", params=V, json={"id": "j", "poolInfo": {}, "onAllTasksComplete": "terminateJob"}
+    )
+    assert r.status_code == 201
+    got = (await client.get("/jobs/j", params=V)).json()
+    assert got["onAllTasksComplete"] == "terminatejob"

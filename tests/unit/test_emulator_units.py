@@ -25,6 +25,7 @@ from batch_tasks_async.emulator._auth import SharedKeyVerifier
 from batch_tasks_async.emulator._filter import FilterError, compile_filter, parse_datetime
 from batch_tasks_async.emulator._lifecycle import Schedule
 from batch_tasks_async.emulator._lifecycle_flags import lifecycle_fields
+from batch_tasks_async.emulator._schema import compact_schema, load_schema
 
 KEY = base64.b64encode(b"unit-test-key-0123456789").decode()
 
@@ -269,3 +270,54 @@ def test_schedule_draws_are_fixed_by_seed_and_ids() -> None:
     assert set(codes) == {0, 1}
     reseeded = Schedule(EmulatorConfig(failure_rate=0.5, faults=FaultConfig(seed=3)))
     assert codes != [reseeded.exit_code("j", f"t{i}", "echo") for i in range(200)]
+
+
+def test_compact_schema_follows_refs_arrays_maps_enums_and_cycles() -> None:
+    spec = {
+        "definitions": {
+            "Root": {
+                "required": ["name"],
+                "properties": {
+                    "name": {"type": "string"},
+                    "count": {"type": "integer", "format": "int32"},
+                    "big": {"type": "integer", "format": "int64"},
+                    "wait": {"type": "string", "format": "duration"},
+                    "when": {"type": "string", "format": "date-time"},
+                    "ratio": {"type": "number", "format": "double"},
+                    "flag": {"type": "boolean"},
+                    "mode": {"type": "string", "enum": ["fast", "slow"]},
+                    "kids": {"type": "array", "items": {"$ref": "#/definitions/Root"}},
+                    "tags": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "level": {"$ref": "#/definitions/Level"},
+                },
+            },
+            "Level": {"type": "string", "enum": ["low", "high"]},
+            "Unused": {"properties": {}},
+        }
+    }
+    schema = compact_schema(spec, roots=("Root",))
+    assert schema == {
+        "Level": {"enum": ["low", "high"]},
+        "Root": {
+            "properties": {
+                "name": "string", "count": "int32", "big": "int64", "wait": "duration",
+                "when": "date-time", "ratio": "double", "flag": "boolean",
+                "mode": "#Root.mode", "kids": ["#Root"], "tags": {"map": "string"},
+                "level": "#Level",
+            },
+            "required": ["name"],
+        },
+        "Root.mode": {"enum": ["fast", "slow"]},
+    }  # fmt: skip
+    with pytest.raises(ValueError, match="unsupported type"):
+        compact_schema({"definitions": {"R": {"properties": {"x": {"type": "file"}}}}}, ("R",))
+
+
+def test_the_shipped_schema_covers_the_bodies_the_emulator_checks() -> None:
+    definitions = load_schema()["definitions"]
+    for root in ("TaskAddParameter", "TaskUpdateParameter", "JobAddParameter"):
+        assert root in definitions
+    assert definitions["TaskConstraints"]["properties"]["maxTaskRetryCount"] == "int32"
+    assert definitions["OutputFileUploadCondition"]["enum"] == [
+        "tasksuccess", "taskfailure", "taskcompletion"
+    ]  # fmt: skip
