@@ -62,7 +62,8 @@ Faults (:class:`FaultConfig`, all seeded by ``seed`` / ``--seed``, applied to th
 
 * ``task_server_error``: probability of a per-task ``ServerError`` result (not committed).
 * ``throttle_429`` / ``busy_503``: whole-request 429 ``TooManyRequests`` / 503 ``ServerBusy``
-  with ``Retry-After: retry_after``. ``internal_error_500``: 500 ``InternalError``.
+  with ``Retry-After: retry_after`` (or ``retry_after_text`` as is: ``inf``, ``1e20``, a date).
+  ``internal_error_500``: 500 ``InternalError``.
 * ``drop_before_commit`` / ``drop_after_commit``: the socket is aborted with no response,
   before anything is committed or after the tasks were committed (the client cannot know).
   In-process (ASGI) the app raises :class:`ConnectionDroppedError` instead.

@@ -157,6 +157,15 @@ def _check_garble_kinds(
         )
 
 
+def _check_header_text(
+    _inst: object, attribute: attrs.Attribute[str | None], value: object
+) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str) or any(c in value for c in "\r\n\x00"):
+        raise ValueError(f"{attribute.name} must be one line of header text")
+
+
 def _check_pattern(_inst: object, attribute: attrs.Attribute[str | None], value: object) -> None:
     if value is None:
         return
@@ -250,6 +259,10 @@ class FaultConfig:
     busy_503: float = attrs.field(default=0.0, validator=_probability)
     #: Retry-After (seconds) sent with the 429 and 503 faults.
     retry_after: int = attrs.field(default=1, validator=attrs.validators.ge(0))
+    #: The ``Retry-After`` text sent instead, as is, with every 429 and 503 (the rate limit's
+    #: too): any value a server might send, e.g. ``"inf"``, ``"1e20"``, ``"-5"``, ``"soon"`` or
+    #: an HTTP date. ``None``: :attr:`retry_after` (the rate limit: its computed wait).
+    retry_after_text: str | None = attrs.field(default=None, validator=_check_header_text)
     #: Probability that a whole request is answered ``500 InternalError`` before commit.
     internal_error_500: float = attrs.field(default=0.0, validator=_probability)
     #: Probability that the connection is dropped (no response) before anything is committed.

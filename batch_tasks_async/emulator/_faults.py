@@ -157,7 +157,7 @@ class Faults:
         if not ctx.faults_on:
             return
         faults = self.config
-        retry_after = str(faults.retry_after)
+        retry_after = faults.retry_after_text or str(faults.retry_after)
         if self._roll(faults.throttle_429):
             self._count("throttle_429")
             raise ctx.error(429, "TooManyRequests", headers={"retry-after": retry_after})
@@ -194,9 +194,10 @@ class Faults:
         job.bucket_tokens = tokens
         wait = max(1, math.ceil((min(count, rate) - tokens) / rate))
         self._count("job_rate_limit")
+        headers = {"retry-after": self.config.retry_after_text or str(wait)}
         if self.config.rate_limit_status == 503:
-            raise ctx.error(503, "ServerBusy", headers={"retry-after": str(wait)})
-        raise ctx.error(429, "TooManyRequests", headers={"retry-after": str(wait)})
+            raise ctx.error(503, "ServerBusy", headers=headers)
+        raise ctx.error(429, "TooManyRequests", headers=headers)
 
     def task_outcome(self, ctx: RequestContext, task_id: str) -> tuple[str, TaskFaultStatus] | None:
         """An error result ``(code, status)`` replacing the commit of one task, or ``None``."""

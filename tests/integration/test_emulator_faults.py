@@ -310,6 +310,26 @@ def test_late_commit_after_a_retry_never_duplicates(emulator_factory: EmulatorFa
     assert snap["duplicate_add_attempts"] == 2 * 6 - 2
 
 
+# -- Retry-After as any server might send it -------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["inf", "1e20", "-5", "soon", "Wed, 21 Oct 2015 07:28:00 GMT"])
+def test_retry_after_text_is_sent_as_is(emulator_factory: EmulatorFactory, text: str) -> None:
+    emulator = start(emulator_factory, throttle_429=1.0, retry_after_text=text)
+    limited = start(emulator_factory, job_rate_limit=1.0, retry_after_text=text)
+    with emulator.http_client() as client:
+        r = add(client, 1)
+    assert r.status_code == 429
+    assert r.headers["retry-after"] == text
+    with limited.http_client() as client:
+        assert add(client, 1).status_code == 200  # one second of burst
+        r = add(client, 5)
+    assert r.status_code == 429
+    assert r.headers["retry-after"] == text
+    with pytest.raises(ValueError, match="one line"):
+        FaultConfig(retry_after_text="1\r\nx-injected: yes")
+
+
 # -- seeded, reproducible -----------------------------------------------------------------------
 
 
@@ -382,7 +402,10 @@ def test_fault_flags_round_trip() -> None:
         FaultConfig(),
         FaultConfig.preset("hostile", seed=9, poison_task_pattern="p-.*", job_rate_limit=50.0),
         FaultConfig(
-            garbled_kinds={"html", "empty"}, omit_result_pattern="x", rate_limit_status=503
+            garbled_kinds={"html", "empty"},
+            omit_result_pattern="x",
+            rate_limit_status=503,
+            retry_after_text="Wed, 21 Oct 2015 07:28:00 GMT",
         ),
     ]
     for config in configs:
