@@ -41,6 +41,7 @@ from urllib.parse import parse_qsl, unquote
 
 import httpx
 
+from .._credentials import SharedKeyCredential
 from ._errors import EmulatorHTTPError
 
 if TYPE_CHECKING:
@@ -249,8 +250,6 @@ class EmulatorAuth(httpx.Auth):
     def __init__(
         self, account_name: str, account_key: str | None, *, token: str | None = None
     ) -> None:
-        from .._credentials import SharedKeyCredential
-
         self._credential = SharedKeyCredential(account_name, account_key) if account_key else None
         self._token = token
 
