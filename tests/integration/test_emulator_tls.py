@@ -24,8 +24,10 @@ from batch_tasks_async.emulator import (
     EmulatorConfig,
     EmulatorProcess,
     EmulatorServer,
+    FaultConfig,
     RunningEmulator,
 )
+from batch_tasks_async.emulator._tls import certificate_names
 
 EmulatorFactory = Callable[[EmulatorConfig], RunningEmulator]
 
@@ -162,3 +164,25 @@ def test_separate_process_with_tls_prints_the_ca_bundle() -> None:
         assert proc.stats()["tasks_committed"] == 1
         ca_path = proc.ca_path
     assert not Path(ca_path).exists(), "the process removes its temporary CA bundle on exit"
+
+
+def test_faults_that_drop_the_connection_work_over_tls(emulator_factory: EmulatorFactory) -> None:
+    emulator = emulator_factory(
+        EmulatorConfig(
+            tls=True,
+            jobs=("job-1",),
+            faults=FaultConfig(drop_after_commit=1.0, operations={"task_add"}),
+        )
+    )
+    body = {"id": "t", "commandLine": "echo"}
+    with emulator.http_client() as client:
+        with pytest.raises(httpx.RemoteProtocolError):
+            client.post("/jobs/job-1/tasks", params={"api-version": "2025-06-01"}, json=body)
+        assert client.get("/jobs/job-1/tasks/t", params={"api-version": "2025-06-01"}).is_success
+    assert emulator.stats()["faults"] == {"drop_after_commit": 1}
+
+
+def test_certificate_names() -> None:
+    assert certificate_names("127.0.0.1") == ["localhost", "127.0.0.1", "::1"]
+    assert certificate_names("0.0.0.0") == ["localhost", "127.0.0.1", "::1"]
+    assert certificate_names("batch.test") == ["localhost", "127.0.0.1", "::1", "batch.test"]
