@@ -20,12 +20,14 @@ from azure.batch import models as m
 from azure.core.credentials import AccessToken, AzureNamedKeyCredential
 from azure.core.exceptions import ServiceRequestError
 
+import batch_tasks_async as bta
 from batch_tasks_async.emulator import (
     EmulatorConfig,
     EmulatorProcess,
     EmulatorServer,
     FaultConfig,
     RunningEmulator,
+    run_emulator,
 )
 from batch_tasks_async.emulator._tls import certificate_names
 
@@ -186,3 +188,17 @@ def test_certificate_names() -> None:
     assert certificate_names("127.0.0.1") == ["localhost", "127.0.0.1", "::1"]
     assert certificate_names("0.0.0.0") == ["localhost", "127.0.0.1", "::1"]
     assert certificate_names("batch.test") == ["localhost", "127.0.0.1", "::1", "batch.test"]
+
+
+@pytest.mark.anyio
+async def test_this_sdk_over_https_trusting_ssl_cert_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    config = EmulatorConfig(tls=True, account_name=ACCOUNT, account_key=KEY, jobs=("job-1",))
+    async with run_emulator(config) as emulator:
+        assert emulator.ca_path is not None
+        monkeypatch.setenv("SSL_CERT_FILE", emulator.ca_path)
+        async with bta.BatchClient(emulator.url, bta.SharedKeyCredential(ACCOUNT, KEY)) as client:
+            await client.task.add("job-1", {"id": "ours", "commandLine": "echo"})
+            assert (await client.task.get("job-1", "ours")).id == "ours"
+        async with emulator.async_http_client() as http:
+            stats = (await http.get("/_emulator/stats")).json()
+        assert stats["tasks_committed"] == 1
