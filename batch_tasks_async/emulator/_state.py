@@ -12,7 +12,7 @@ import random
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from email.utils import formatdate
 from typing import Any
@@ -40,6 +40,32 @@ def iso(ts: float) -> str:
 def http_date(ts: float) -> str:
     """RFC 1123 date for ``Last-Modified`` / ``Date``."""
     return formatdate(ts, usegmt=True)
+
+
+def _container_settings(value: Any) -> Any:
+    """``containerSettings`` as the service returns it (``workingDirectory`` filled in)."""
+    if isinstance(value, dict) and value.get("workingDirectory") is None:
+        return {**value, "workingDirectory": "taskWorkingDirectory"}
+    return value
+
+
+def _application_packages(value: Any) -> Any:
+    """Application ids come back lowercased (a recording: sent ``REDACTED``, got ``redacted``)."""
+    if not isinstance(value, list):
+        return value
+    return [
+        {**ref, "applicationId": ref["applicationId"].lower()}
+        if isinstance(ref, dict) and isinstance(ref.get("applicationId"), str)
+        else ref
+        for ref in value
+    ]
+
+
+#: Task properties the service returns with server-filled parts, by name.
+_TASK_FILLS: dict[str, Callable[[Any], Any]] = {
+    "containerSettings": _container_settings,
+    "applicationPackageReferences": _application_packages,
+}
 
 
 class TaskRecord:
@@ -437,7 +463,8 @@ class Store:
             out["previousStateTransitionTime"] = iso(task.prev_state_time)
         for key, value in body.items():
             if key not in ("id", "constraints"):
-                out[key] = value
+                fill = _TASK_FILLS.get(key)
+                out[key] = value if fill is None else fill(value)
         if "userIdentity" not in out:
             out["userIdentity"] = {"autoUser": {"scope": "pool", "elevationLevel": "nonadmin"}}
         out["constraints"] = self.constraints_for(job, body.get("constraints"))
@@ -531,11 +558,16 @@ class Store:
             else:
                 sub["state"] = "running"
                 sub["stateTransitionTime"] = iso(task.start_time)
+            node_url = f"{base_url}/pools/emulator-pool/nodes/emulator-node-{n}"
+            # As recorded: subtask directories use the lowercased job and task ids.
+            root = f"workitems/{job.id.lower()}/job-1/{task.id.lower()}/{n}"
             sub["nodeInfo"] = {
                 "affinityId": f"TVM:emulator-node-{n}",
-                "nodeUrl": f"{base_url}/pools/emulator-pool/nodes/emulator-node-{n}",
+                "nodeUrl": node_url,
                 "poolId": "emulator-pool",
                 "nodeId": f"emulator-node-{n}",
+                "taskRootDirectory": root,
+                "taskRootDirectoryUrl": f"{node_url}/files/{root}",
             }
             out.append(sub)
         return out

@@ -1162,3 +1162,61 @@ async def test_job_bodies_are_checked_too(client: httpx.AsyncClient) -> None:
     assert r.status_code == 201
     got = (await client.get("/jobs/j", params=V)).json()
     assert got["onAllTasksComplete"] == "terminatejob"
+
+
+# -- server-filled defaults -----------------------------------------------------------------------
+
+
+async def test_server_filled_defaults_as_recorded(client: httpx.AsyncClient) -> None:
+    task = {
+        "id": "Defaults",
+        "commandLine": "cat /etc/os-release",
+        "containerSettings": {"imageName": "centos"},
+        "applicationPackageReferences": [{"applicationId": "MyApp", "version": "1"}],
+        "multiInstanceSettings": {"numberOfInstances": 3, "coordinationCommandLine": "c"},
+    }
+    assert (await client.post("/jobs/job-1/tasks", params=V, json=task)).status_code == 201
+    got = (await client.get("/jobs/job-1/tasks/defaults", params=V)).json()
+    assert got["containerSettings"] == {
+        "imageName": "centos",
+        "workingDirectory": "taskWorkingDirectory",
+    }
+    assert got["applicationPackageReferences"] == [{"applicationId": "myapp", "version": "1"}]
+    assert got["userIdentity"] == {"autoUser": {"scope": "pool", "elevationLevel": "nonadmin"}}
+    assert got["constraints"] == {
+        "maxWallClockTime": "P10675199DT2H48M5.4775807S", "retentionTime": "P7D",
+        "maxTaskRetryCount": 0,
+    }  # fmt: skip
+    assert got["requiredSlots"] == 1
+    assert got["executionInfo"] == {"retryCount": 0, "requeueCount": 0}
+
+    store = client.app.state.store  # type: ignore[attr-defined]
+    store.advance(store.jobs["job-1"], store.jobs["job-1"].tasks["defaults"], "running")
+    got = (await client.get("/jobs/job-1/tasks/defaults", params=V)).json()
+    node = got["nodeInfo"]
+    assert node["taskRootDirectory"] == "workitems/job-1/job-1/Defaults"
+    assert node["taskRootDirectoryUrl"] == f"{node['nodeUrl']}/files/workitems/job-1/job-1/Defaults"
+    subtasks = (await client.get("/jobs/job-1/tasks/defaults/subtasksinfo", params=V)).json()
+    first = subtasks["value"][0]
+    assert first["state"] == "running"
+    assert first["nodeInfo"]["taskRootDirectory"] == "workitems/job-1/job-1/defaults/1"
+    assert first["nodeInfo"]["taskRootDirectoryUrl"] == (
+        "http://emu/pools/emulator-pool/nodes/emulator-node-1/files/workitems/job-1/job-1/defaults/1"
+    )
+
+
+async def test_a_thousand_term_filter_is_a_400_not_a_500(client: httpx.AsyncClient) -> None:
+    await add_collection(client, tasks(3))
+    chain = " or ".join(f"id eq 'task-{i:05d}'" for i in range(1000))
+    assert len(chain) > 16_000
+    for path in ("/jobs/job-1/tasks", "/jobs"):
+        r = await client.get(path, params={**V, "$filter": chain})
+        values = values_of(assert_error(r, 400, "InvalidQueryParameterValue"))
+        assert values["QueryParameterName"] == "$filter"
+        assert "more than 300 terms" in values["Reason"]
+    deep = "(" * 200 + "id eq 't1'" + ")" * 200
+    r = await client.get("/jobs/job-1/tasks", params={**V, "$filter": deep})
+    assert_error(r, 400, "InvalidQueryParameterValue")
+    short = " or ".join(f"id eq 't{i}'" for i in range(3))
+    r = await client.get("/jobs/job-1/tasks", params={**V, "$filter": short})
+    assert [t["id"] for t in r.json()["value"]] == ["t0", "t1", "t2"]

@@ -13,6 +13,8 @@ from azure.batch._patch import BatchSharedKeyAuthPolicy
 from azure.core.credentials import AzureNamedKeyCredential
 from azure.core.rest import HttpRequest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from batch_tasks_async.emulator import (
     EmulatorConfig,
@@ -22,7 +24,12 @@ from batch_tasks_async.emulator import (
     exit_code_of,
 )
 from batch_tasks_async.emulator._auth import SharedKeyVerifier
-from batch_tasks_async.emulator._filter import FilterError, compile_filter, parse_datetime
+from batch_tasks_async.emulator._filter import (
+    MAX_TERMS,
+    FilterError,
+    compile_filter,
+    parse_datetime,
+)
 from batch_tasks_async.emulator._lifecycle import Schedule
 from batch_tasks_async.emulator._lifecycle_flags import lifecycle_fields
 from batch_tasks_async.emulator._schema import compact_schema, load_schema
@@ -321,3 +328,43 @@ def test_the_shipped_schema_covers_the_bodies_the_emulator_checks() -> None:
     assert definitions["OutputFileUploadCondition"]["enum"] == [
         "tasksuccess", "taskfailure", "taskcompletion"
     ]  # fmt: skip
+
+
+def test_long_or_chains_evaluate_without_recursion() -> None:
+    chain = " or ".join(f"id eq 't{i}'" for i in range(MAX_TERMS - 1)) + " or id eq 'beta-2'"
+    predicate = compile_filter(chain)
+    assert [t["id"] for t in TASKS if predicate(t)] == ["beta-2"]
+    both = " and ".join(["state ne 'running'"] * MAX_TERMS)
+    assert compile_filter(both)(TASKS[0])
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (" or ".join(f"id eq 't{i}'" for i in range(1000)), "more than 300 terms"),
+        ("(" * 40 + "id eq 'a'" + ")" * 40, "nested more than"),
+        ("not " * 40 + "id eq 'a'", "nested more than"),
+        ("requiredSlots eq " + "9" * 5000, "too long"),
+    ],
+)
+def test_deep_or_long_filters_are_refused(text: str, message: str) -> None:
+    with pytest.raises(FilterError, match=message):
+        compile_filter(text)
+
+
+_FILTER_WORDS = st.sampled_from(
+    ["id", "state", "executionInfo/exitCode", "creationTime", "eq", "ne", "lt", "ge", "and",
+     "or", "not", "(", ")", ",", "startswith", "'x'", "''", "3", "-1", "2.5", "true", "null",
+     "datetime'2025-01-01T00:00:00Z'", "datetime'nope'", "'", "/", "9" * 50, "requiredSlots"]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_FILTER_WORDS, max_size=30).map(" ".join))
+def test_any_filter_either_compiles_and_evaluates_or_is_a_filter_error(text: str) -> None:
+    try:
+        predicate = compile_filter(text)
+    except FilterError:
+        return
+    for task in TASKS:
+        predicate(task)
