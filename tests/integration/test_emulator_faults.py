@@ -17,8 +17,10 @@ from batch_tasks_async.emulator import (
     FAULT_PRESETS,
     GARBLE_KINDS,
     EmulatorConfig,
+    EmulatorProcess,
     FaultConfig,
     RunningEmulator,
+    config_to_args,
     emulator_command,
 )
 from batch_tasks_async.emulator._fault_flags import (
@@ -432,3 +434,17 @@ def test_demo_and_emulator_take_the_same_fault_flags() -> None:
     fault_names = {name for spec in FAULT_FLAGS for name in spec.names} | {"--faults-preset"}
     assert fault_names <= names(emulator_command)
     assert fault_names <= names(demo_command)
+
+
+def test_a_separate_process_gets_the_same_faults() -> None:
+    config = EmulatorConfig(
+        jobs=("job-1",),
+        faults=FaultConfig.preset("chaos", seed=5, poison_task_pattern="p-.*", throttle_429=0.0),
+    )
+    assert "--poison-task" in config_to_args(config)
+    with EmulatorProcess(config) as proc, proc.http_client() as client:
+        poisoned = client.post(
+            "/jobs/job-1/tasks", params=V, json={"id": "p-1", "commandLine": "echo"}
+        )
+        assert poisoned.status_code == 500
+        assert proc.stats()["faults"]["poison_task"] == 1
