@@ -67,6 +67,24 @@ class Endpoints:
 
         return run
 
+    def guard(
+        self, handler: Callable[[Request], Awaitable[Response]]
+    ) -> Callable[[Request], Awaitable[Response]]:
+        """A control endpoint behind the same authentication as every Batch endpoint."""
+        auth = self.auth
+
+        async def run(request: Request) -> Response:
+            try:
+                auth.check(request)
+            except EmulatorHTTPError as exc:
+                ctx = RequestContext(request, "control", False)
+                response = error_response(ctx, exc)
+                finish(ctx, response)
+                return response
+            return await handler(request)
+
+        return run
+
 
 def error_response(ctx: RequestContext, exc: EmulatorHTTPError) -> Response:
     """The Batch error body (or a bare 304) for ``exc``."""
@@ -95,7 +113,8 @@ def finish(ctx: RequestContext, response: Response) -> None:
 def build_routes(store: Store) -> list[Route]:
     """Every route of the emulator, bound to ``store``."""
     faults = Faults(store)
-    ep = Endpoints(store, faults).wrap
+    endpoints = Endpoints(store, faults)
+    ep, guard = endpoints.wrap, endpoints.guard
     tasks = TaskHandlers(store, faults)
     jobs = JobHandlers(store, faults)
     files = FileHandlers(store, faults)
@@ -130,11 +149,13 @@ def build_routes(store: Store) -> list[Route]:
         Route(file, ep("file_get_properties", files.get), methods=["HEAD"]),
         Route(file, ep("file_get", files.get), methods=["GET"]),
         Route(file, ep("file_delete", files.delete), methods=["DELETE"]),
-        Route("/_emulator/stats", control.stats, methods=["GET"]),
-        Route("/_emulator/reset", control.reset, methods=["POST"]),
-        Route("/_emulator/clock", control.clock, methods=["POST"]),
+        Route("/_emulator/stats", guard(control.stats), methods=["GET"]),
+        Route("/_emulator/reset", guard(control.reset), methods=["POST"]),
+        Route("/_emulator/clock", guard(control.clock), methods=["POST"]),
         Route(
-            "/_emulator/jobs/{job_id}/tasks/{task_id}/advance", control.advance, methods=["POST"]
+            "/_emulator/jobs/{job_id}/tasks/{task_id}/advance",
+            guard(control.advance),
+            methods=["POST"],
         ),
     ]
 

@@ -180,6 +180,8 @@ class Stats:
         self.duplicate_add_attempts = 0
         self.requests: Counter[str] = Counter()
         self.faults: Counter[str] = Counter()
+        #: Per fault kind, the ``job/task`` ids it touched (per-task faults and poison).
+        self.fault_tasks: defaultdict[str, set[str]] = defaultdict(set)
         self.started = time.time()
 
     def snapshot(self, *, per_task: bool = False) -> dict[str, Any]:
@@ -204,6 +206,7 @@ class Stats:
             for (job, task), n in self.task_commit_counts.items():
                 per_job[job][task] = n
             snap["task_commit_counts"] = dict(per_job)
+            snap["fault_tasks"] = {kind: sorted(ids) for kind, ids in self.fault_tasks.items()}
         return snap
 
 

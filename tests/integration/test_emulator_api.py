@@ -656,8 +656,10 @@ async def test_shared_key_and_bearer() -> None:
         assert r.status_code == 200
         r = await client.get(path, params=V, headers={"authorization": "Bearer wrong"})
         assert_error(r, 403, "AuthenticationFailed")
-        # The control endpoints are not authenticated.
-        assert (await client.get("/_emulator/stats")).status_code == 200
+        # The control endpoints need a signature too.
+        assert_error(await client.get("/_emulator/stats"), 403, "AuthenticationFailed")
+        stats_headers = shared_key_headers("GET", "/_emulator/stats", "")
+        assert (await client.get("/_emulator/stats", headers=stats_headers)).status_code == 200
     async with client_for(attrs.evolve(config, accept_bearer_token="*")) as client:
         r = await client.get(path, params=V, headers={"authorization": "Bearer anything"})
         assert r.status_code == 200
