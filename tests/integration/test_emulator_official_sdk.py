@@ -190,3 +190,50 @@ def test_official_sdk_task_files(emulator_factory: EmulatorFactory) -> None:
         client.get_task_file_properties("job-1", "t", "stdout.txt")
     client.delete_task_file("job-1", "t", "wd", recursive=True)
     assert [f.name for f in client.list_task_files("job-1", "t", recursive=True)] == ["stderr.txt"]
+
+
+def test_official_sdk_meets_the_services_validation(emulator_factory: EmulatorFactory) -> None:
+    emulator = emulator_factory(
+        EmulatorConfig(
+            account_name=ACCOUNT_NAME, account_key=ACCOUNT_KEY, jobs=("job-1",), lifecycle="manual"
+        )
+    )
+    client = sdk_client(emulator)
+    output = m.OutputFile(
+        file_pattern="../std*.txt",
+        destination=m.OutputFileDestination(
+            container=m.OutputFileBlobContainerDestination(container_url="https://a.blob/c")
+        ),
+        upload_options=m.OutputFileUploadConfiguration(
+            upload_condition=m.OutputFileUploadCondition.TASK_COMPLETION
+        ),
+    )
+    client.create_task(
+        "job-1", m.BatchTaskCreateOptions(id="out", command_line="x", output_files=[output])
+    )
+    task = client.get_task("job-1", "out")
+    assert task.output_files is not None
+    # Sent "taskcompletion", read back "TaskCompletion" as the live service answers (the SDK
+    # passes the text on as is).
+    condition = task.output_files[0].upload_options.upload_condition
+    assert condition == "TaskCompletion"
+    assert condition.lower() == m.OutputFileUploadCondition.TASK_COMPLETION.value
+
+    depends = m.BatchTaskDependencies(task_ids=["out"])
+    with pytest.raises(HttpResponseError) as info:
+        client.create_task(
+            "job-1", m.BatchTaskCreateOptions(id="dep", command_line="x", depends_on=depends)
+        )
+    assert info.value.status_code == 400
+    assert info.value.error is not None
+    assert info.value.error.code == "TaskDependenciesNotSpecifiedOnJob"
+
+    bad = m.ResourceFile(http_url="fake.url", file_path="f")
+    result = client.create_tasks(
+        "job-1", [m.BatchTaskCreateOptions(id="bad", command_line="x", resource_files=[bad])]
+    )
+    assert result.result_values is not None
+    (entry,) = result.result_values
+    assert entry.status.lower() == "clienterror"
+    assert entry.error is not None
+    assert entry.error.code == "InvalidPropertyValue"
