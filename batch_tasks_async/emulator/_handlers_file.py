@@ -77,13 +77,7 @@ class FileHandlers:
         }
 
     async def list(self, ctx: RequestContext) -> Response:
-        recursive_text = ctx.query.get("recursive")
-        recursive = False
-        if recursive_text is not None:
-            lowered = recursive_text.strip().lower()
-            if lowered not in ("true", "false"):
-                raise bad_query(ctx, "recursive", recursive_text, "Use true or false.")
-            recursive = lowered == "true"
+        recursive = _recursive(ctx)
         job, task, files = self._files(ctx)
         options = parse_list_options(
             ctx, FILE_PROPERTIES, self.config.max_results, expandable=False
@@ -143,10 +137,8 @@ class FileHandlers:
         if _CONTROL.search(ctx.path_params["file_path"]):
             return _invalid_url()
         job, task, entry = self._one(ctx)
-        recursive_text = (ctx.query.get("recursive") or "false").strip().lower()
-        if recursive_text not in ("true", "false"):
-            raise bad_query(ctx, "recursive", ctx.query["recursive"], "Use true or false.")
-        if entry.is_directory and recursive_text != "true":
+        recursive = _recursive(ctx)
+        if entry.is_directory and not recursive:
             files = self.store.task_files(job, task) or {}
             if any(name.startswith(entry.name + "/") for name in files):
                 raise ctx.error(
@@ -159,6 +151,17 @@ class FileHandlers:
         self.store.delete_task_file(job, task, entry.name)
         await self.faults.after_commit(ctx)
         return empty_response(200, {})
+
+
+def _recursive(ctx: RequestContext) -> bool:
+    """The ``recursive`` query parameter (``true`` / ``false`` in any casing; absent: false)."""
+    text = ctx.query.get("recursive")
+    if text is None:
+        return False
+    lowered = text.strip().lower()
+    if lowered not in ("true", "false"):
+        raise bad_query(ctx, "recursive", text, "Use true or false.")
+    return lowered == "true"
 
 
 def _slice(ctx: RequestContext, content: bytes, wanted: str) -> bytes:
