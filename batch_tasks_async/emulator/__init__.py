@@ -4,9 +4,9 @@ The emulator serves the nine Task operations (add, add collection, get, update, 
 list subtasks, terminate, reactivate), task counts, task files (list, get, properties, delete)
 and enough of the Job API (add, get, delete, list) with the live service's paths, status
 codes, headers (bare ``ETag``, ``Last-Modified``, ``request-id``, echoed ``client-request-id``,
-``DataServiceId``,
-``Location``, ``DataServiceVersion: 3.0``, ``application/json;odata=minimalmetadata``),
-``odata.metadata`` values, filled-in defaults and Batch error bodies.
+``DataServiceId``, ``Location``, ``DataServiceVersion: 3.0``,
+``application/json;odata=minimalmetadata``), ``odata.metadata`` values, filled-in defaults and
+Batch error bodies.
 
 Ways to run it::
 
