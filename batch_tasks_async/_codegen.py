@@ -1,0 +1,849 @@
+"""Per-class functions generated for the models: a validating ``__init__`` and the wire hooks.
+
+Each model class gets, compiled from Python source written for its fields (the technique attrs
+and cattrs use, specialised to the SDK's few field kinds):
+
+* ``__init__`` (installed when ``models`` is imported): the attrs signature, plus a check per
+  field that costs one ``type(value) is T`` test on the common path. Wrong types, ``None`` or a
+  missing value for a required property, bad duration text and mappings that are not the
+  model's wire JSON raise [`ClientValidationError`][batch_tasks_async.errors.ClientValidationError]
+  naming the class and the field. Mappings are accepted where a model is expected and read as
+  wire JSON (camelCase keys, the same as ``from_dict``).
+* ``from_user`` (``from_dict``): a mapping of wire names to values, through that ``__init__``.
+* ``structure`` (``from_wire``, every response): builds the instance without calling
+  ``__init__`` (the service's JSON is trusted for types, as before); datetimes and durations are
+  kept as their wire text and parsed when first read, by a descriptor that replaces the field's
+  slot descriptor; a required property that is missing raises ``ClientValidationError``.
+* ``unstructure`` (``to_wire``/``dumps``): the wire dict, unset properties left out, unread wire
+  text written back as it came.
+
+Nothing here is written per field by hand: the kind of each field is read from its resolved type.
+"""
+
+from __future__ import annotations
+
+import enum
+import keyword
+import linecache
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from types import NoneType, UnionType
+from typing import Any, Final, Union, get_args, get_origin
+
+import attrs
+
+from ._dates import _parse_duration_cached, format_datetime, format_duration, parse_datetime
+from .errors import ClientValidationError
+
+__all__ = [
+    "EXTRA",
+    "INT64",
+    "WIRE_NAME",
+    "install",
+    "is_model",
+    "make_structure",
+    "make_unstructure",
+    "wire_name",
+]
+
+#: attrs field metadata key holding a wire name that camelCasing the attribute name cannot derive.
+WIRE_NAME: Final = "batch_tasks_async.wire_name"
+#: Field metadata flag for the spec's ``int64`` properties. The service speaks OData v3, which
+#: writes Edm.Int64 as JSON strings (``"readIOps": "0"``): they are read from a string or a number
+#: into ``int`` and written back as strings, as the service and the official SDK do.
+INT64: Final = "batch_tasks_async.int64"
+#: Name of the attribute every model uses for properties it does not declare.
+EXTRA: Final = "additional_properties"
+#: Prefix of the class attribute that reaches a lazily parsed field's slot directly.
+_RAW: Final = "_raw_"
+
+
+class _Required:
+    """Default of required ``__init__`` arguments: tells "not given" from ``None``."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<required>"
+
+
+_REQUIRED: Final = _Required()
+
+
+class _EmptyDict:
+    """Default of ``additional_properties``: a new empty dict for each instance."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "{}"
+
+
+_EMPTY: Final = _EmptyDict()
+
+
+def _to_camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def wire_name(field: attrs.Attribute[Any]) -> str:
+    """The JSON property name of an attrs model field (metadata override, else camelCase)."""
+    explicit = field.metadata.get(WIRE_NAME)
+    return str(explicit) if explicit is not None else _to_camel(field.name)
+
+
+def is_model(cls: Any) -> bool:
+    """Whether ``cls`` is one of the SDK's wire models (an attrs class with extra properties)."""
+    return isinstance(cls, type) and attrs.has(cls) and EXTRA in attrs.fields_dict(cls)
+
+
+def _is_enum(cls: Any) -> bool:
+    return isinstance(cls, type) and issubclass(cls, enum.Enum)
+
+
+# ---------------------------------------------------------------------------------------------
+# Field kinds
+# ---------------------------------------------------------------------------------------------
+
+_SCALARS: Final = {str: "str", int: "int", float: "float", bool: "bool"}
+
+
+@dataclass(frozen=True, slots=True)
+class _Kind:
+    """What a field (or a list item) holds: ``str``, ``int``, ``int64``, ``float``, ``bool``,
+    ``datetime``, ``duration``, ``enum``, ``model``, ``list`` or ``extra``."""
+
+    name: str
+    target: Any = None  # the enum or model class; the item kind of a list
+
+
+@dataclass(frozen=True, slots=True)
+class _Field:
+    name: str
+    wire: str
+    kind: _Kind
+    required: bool
+
+    @property
+    def lazy(self) -> bool:
+        """Kept in its wire form by ``structure`` and converted when first read."""
+        kind = self.kind
+        return kind.name in ("datetime", "duration", "model") or (
+            kind.name == "list" and kind.target.name == "model"
+        )
+
+
+def _kind_of(tp: Any) -> _Kind:
+    if tp in _SCALARS:
+        return _Kind(_SCALARS[tp])
+    if tp is datetime:
+        return _Kind("datetime")
+    if tp is timedelta:
+        return _Kind("duration")
+    if _is_enum(tp):
+        return _Kind("enum", tp)
+    if is_model(tp):
+        return _Kind("model", tp)
+    if get_origin(tp) is list:
+        (item,) = get_args(tp)
+        kind = _kind_of(item)
+        if kind.name not in ("str", "enum", "model"):
+            raise TypeError(f"unsupported list item type {item!r}")
+        return _Kind("list", kind)
+    raise TypeError(f"unsupported model field type {tp!r}")
+
+
+def _strip_optional(tp: Any) -> Any:
+    if get_origin(tp) in (Union, UnionType):
+        args = [arg for arg in get_args(tp) if arg is not NoneType]
+        if len(args) == 1:
+            return args[0]
+    return tp
+
+
+def _fields(cls: type[Any]) -> tuple[_Field, ...]:
+    cached: tuple[_Field, ...] | None = cls.__dict__.get("__wire_fields__")
+    if cached is not None:
+        return cached
+    specs = []
+    for field in attrs.fields(cls):
+        if field.name == EXTRA:
+            kind = _Kind("extra")
+        elif field.metadata.get(INT64):
+            kind = _Kind("int64")
+        else:
+            kind = _kind_of(_strip_optional(field.type))
+        specs.append(_Field(field.name, wire_name(field), kind, field.default is attrs.NOTHING))
+    result = tuple(specs)
+    type.__setattr__(cls, "__wire_fields__", result)
+    return result
+
+
+def _describe(kind: _Kind) -> str:
+    if kind.name in ("model", "enum"):
+        return str(kind.target.__name__)
+    if kind.name == "list":
+        return f"a list of {_describe(kind.target)}"
+    return {
+        "int64": "an int64 (an int or a numeric string)",
+        "datetime": "an aware datetime",
+        "duration": "a timedelta or ISO-8601 duration text",
+        "extra": "a dict",
+    }.get(kind.name, kind.name)
+
+
+def _compile(name: str, cls: type[Any], source: str, namespace: dict[str, Any]) -> Any:
+    filename = f"<batch_tasks_async generated {name} {cls.__qualname__}>"
+    # Registered like attrs does, so tracebacks and debuggers show the generated lines.
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    code = compile(source, filename, "exec")
+    exec(code, namespace)
+    return namespace[name]
+
+
+# ---------------------------------------------------------------------------------------------
+# Checks of user input (the slow path of __init__; the fast path is inlined)
+# ---------------------------------------------------------------------------------------------
+
+
+def _fail(cls: type[Any], field: _Field, message: str) -> ClientValidationError:
+    return ClientValidationError(f"{cls.__name__}.{field.name}: {message}")
+
+
+def _checker(cls: type[Any], field: _Field) -> Callable[[Any], Any]:
+    """The full check of one field's value: returns it (converted) or raises."""
+    kind = field.kind
+    check = _value_checker(cls, field, kind)
+
+    def check_field(value: Any) -> Any:
+        if value is _REQUIRED:
+            raise _fail(cls, field, f"is required (wire name {field.wire!r})")
+        if value is None:
+            if field.required:
+                raise _fail(cls, field, "is required and cannot be None")
+            return None
+        return check(value)
+
+    return check_field
+
+
+def _value_checker(cls: type[Any], field: _Field, kind: _Kind) -> Callable[[Any], Any]:
+    expected = _describe(kind)
+
+    def wrong(value: Any) -> ClientValidationError:
+        return _fail(cls, field, f"expected {expected}, got {type(value).__name__}")
+
+    name = kind.name
+    if name == "str":
+
+        def check_str(value: Any) -> Any:
+            if isinstance(value, str):
+                return value
+            raise wrong(value)
+
+        return check_str
+    if name in ("int", "int64"):
+
+        def check_int(value: Any) -> Any:
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+            if name == "int64" and isinstance(value, str):
+                try:
+                    return int(value)
+                except ValueError:
+                    pass
+            raise wrong(value)
+
+        return check_int
+    if name == "float":
+
+        def check_float(value: Any) -> Any:
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                return value
+            raise wrong(value)
+
+        return check_float
+    if name == "bool":
+
+        def check_bool(value: Any) -> Any:
+            if isinstance(value, bool):
+                return value
+            raise wrong(value)
+
+        return check_bool
+    if name == "datetime":
+        return _datetime_checker(cls, field, wrong)
+    if name == "duration":
+        return _duration_checker(cls, field, wrong)
+    if name == "enum":
+        enum_cls = kind.target
+
+        def check_enum(value: Any) -> Any:
+            if isinstance(value, enum_cls):
+                return value
+            if isinstance(value, str):
+                return enum_cls(value)  # WireEnum: any letter case; unknown values are kept
+            raise wrong(value)
+
+        return check_enum
+    if name == "model":
+        return _model_checker(cls, field, kind.target, wrong)
+    if name == "list":
+        return _list_checker(cls, field, kind.target, wrong)
+
+    def check_extra(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return dict(value)
+        raise wrong(value)
+
+    return check_extra
+
+
+def _datetime_checker(
+    cls: type[Any], field: _Field, wrong: Callable[[Any], ClientValidationError]
+) -> Callable[[Any], Any]:
+    def check_datetime(value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return parse_datetime(value)
+            except ValueError:
+                raise _fail(cls, field, f"{value!r} is not an ISO-8601 timestamp") from None
+        if not isinstance(value, datetime):
+            raise wrong(value)
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise _fail(
+                cls,
+                field,
+                "a naive datetime cannot be sent to the Batch service (its time zone is "
+                "unknown); attach one, e.g. value.replace(tzinfo=datetime.UTC)",
+            )
+        return value
+
+    return check_datetime
+
+
+def _duration_checker(
+    cls: type[Any], field: _Field, wrong: Callable[[Any], ClientValidationError]
+) -> Callable[[Any], Any]:
+    def check_duration(value: Any) -> Any:
+        if isinstance(value, timedelta):
+            return value
+        if isinstance(value, str):
+            try:
+                return _parse_duration_cached(value)
+            except ValueError as exc:
+                raise _fail(cls, field, str(exc)) from None
+        raise wrong(value)
+
+    return check_duration
+
+
+def _model_checker(
+    cls: type[Any],
+    field: _Field,
+    model: type[Any],
+    wrong: Callable[[Any], ClientValidationError],
+) -> Callable[[Any], Any]:
+    def check_model(value: Any) -> Any:
+        if isinstance(value, model):
+            return value
+        if isinstance(value, Mapping):
+            return model.from_dict(value)
+        raise wrong(value)
+
+    return check_model
+
+
+def _list_checker(
+    cls: type[Any], field: _Field, item: _Kind, wrong: Callable[[Any], ClientValidationError]
+) -> Callable[[Any], Any]:
+    item_field = _Field(f"{field.name}[]", field.wire, item, required=True)
+    check_item = _checker(cls, item_field)
+    exact: Any = item.target if item.name in ("model", "enum") else str
+
+    def check_list(value: Any) -> Any:
+        if type(value) is list:
+            for element in value:
+                if type(element) is not exact:
+                    break
+            else:
+                return value  # the common case: already the right type, kept as given
+        elif not isinstance(value, list | tuple):
+            raise wrong(value)
+        return [check_item(element) for element in value]
+
+    return check_list
+
+
+# ---------------------------------------------------------------------------------------------
+# __init__ and from_dict
+# ---------------------------------------------------------------------------------------------
+
+_EXACT_CHECK: Final = {
+    "str": "type({v}) is not str",
+    "int": "type({v}) is not int",
+    "int64": "type({v}) is not int",
+    "float": "type({v}) is not float",
+    "bool": "type({v}) is not bool",
+    "datetime": "(type({v}) is not _datetime or {v}.tzinfo is None)",
+    "duration": "type({v}) is not _timedelta",
+}
+
+
+def _make_init(cls: type[Any]) -> Callable[..., None]:
+    fields = _fields(cls)
+    namespace: dict[str, Any] = {
+        "_REQUIRED": _REQUIRED,
+        "_datetime": datetime,
+        "_timedelta": timedelta,
+    }
+    params: list[str] = []
+    body: list[str] = []
+    for index, field in enumerate(fields):
+        v = field.name
+        if keyword.iskeyword(v) or not v.isidentifier():
+            raise TypeError(f"field name {v!r} cannot be an argument")
+        if field.kind.name == "extra":
+            params.append(f"{v}=_EMPTY")
+            namespace["_EMPTY"] = _EMPTY
+            namespace["_check_extra"] = _checker(cls, field)
+            body += [
+                f"    if {v} is _EMPTY:",
+                f"        {v} = {{}}",
+                f"    elif type({v}) is not dict:",
+                f"        {v} = _check_extra({v})",
+                f"    self.{v} = {v}",
+            ]
+            continue
+        params.append(f"{v}=_REQUIRED" if field.required else f"{v}=None")
+        check = f"_check_{index}"
+        namespace[check] = _checker(cls, field)
+        kind = field.kind.name
+        if kind == "list":
+            condition = f"{v} is not None"
+        elif kind in ("model", "enum"):
+            exact = f"_type_{index}"
+            namespace[exact] = field.kind.target
+            condition = f"type({v}) is not {exact}"
+        else:
+            condition = _EXACT_CHECK[kind].format(v=v)
+        if field.required:
+            body.append(f"    if {v} is None or {condition}:")
+        else:
+            body.append(f"    if {v} is not None and {condition}:")
+        body.append(f"        {v} = {check}({v})")
+        target = f"{_RAW}{v}" if field.lazy else v
+        body.append(f"    self.{target} = {v}")
+    source = "def __init__(self, *, " + ", ".join(params) + "):\n" + "\n".join(body) + "\n"
+    init: Callable[..., None] = _compile("__init__", cls, source, namespace)
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    init.__doc__ = f"Create a {cls.__name__}; every argument is checked (see the class)."
+    return init
+
+
+def _make_from_user(cls: type[Any]) -> Callable[[Any], Any]:
+    fields = _fields(cls)
+    attr_of = {field.wire: field.name for field in fields if field.kind.name != "extra"}
+    # Attribute names that are not wire names: a mapping that uses them is Python-shaped.
+    python_names = {
+        field.name: field.wire
+        for field in fields
+        if field.kind.name != "extra" and field.name != field.wire
+    }
+
+    def from_user(data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            raise ClientValidationError(
+                f"{cls.__name__} expects a mapping of its wire (camelCase) properties or a "
+                f"{cls.__name__}, got {type(data).__name__}"
+            )
+        kwargs: dict[str, Any] = {}
+        extra: dict[str, Any] = {}
+        for key, value in data.items():
+            attr = attr_of.get(key)
+            if attr is not None:
+                if value is not None:  # JSON null: not set
+                    kwargs[attr] = value
+                continue
+            wire = python_names.get(key)
+            if wire is not None and wire not in data:
+                raise ClientValidationError(
+                    f"{cls.__name__}: key {key!r} is the Python attribute name; mappings use "
+                    f"the wire name {wire!r}"
+                )
+            extra[key] = value
+        if extra:
+            kwargs[EXTRA] = extra
+        return cls(**kwargs)
+
+    from_user.__qualname__ = f"from_user_{cls.__name__}"
+    return from_user
+
+
+# ---------------------------------------------------------------------------------------------
+# Lazily parsed fields
+# ---------------------------------------------------------------------------------------------
+
+
+class _LazyField:
+    """Replaces a lazily converted field's slot descriptor (see ``_Field.lazy``).
+
+    The slot holds what ``structure`` found in the service's JSON -- datetime or duration text,
+    a nested object's dict, a list of such dicts -- until the field is first read; the read
+    converts it, stores the result in the slot and returns it. Parsed datetimes and durations
+    remember their wire text, so a round trip stays exact. Assignments are checked like
+    ``__init__`` arguments.
+    """
+
+    __slots__ = (
+        "_check",
+        "_cls",
+        "_convert",
+        "_field",
+        "_get",
+        "_is_list",
+        "_item",
+        "_raw",
+        "_set",
+        "_type",
+    )
+
+    def __init__(
+        self,
+        cls: type[Any],
+        field: _Field,
+        slot: Any,
+        structure_hook: Callable[[type[Any]], Callable[[Any], Any]],
+    ) -> None:
+        self._cls = cls
+        self._field = field
+        self._get = slot.__get__
+        self._set = slot.__set__
+        self._check = _checker(cls, field)
+        self._is_list = False
+        self._item: Any = None
+        kind = field.kind
+        if kind.name == "datetime":
+            self._raw: type[Any] = str
+            self._type: type[Any] = datetime
+            self._convert = self._parser(parse_datetime, "an ISO-8601 timestamp")
+        elif kind.name == "duration":
+            self._raw, self._type = str, timedelta
+            self._convert = self._parser(_parse_duration_cached, "an ISO-8601 duration")
+        elif kind.name == "model":
+            self._raw, self._type = dict, kind.target
+            self._convert = _deferred(structure_hook, kind.target)
+        else:
+            self._raw, self._type, self._is_list = list, list, True
+            self._item = kind.target.target
+            self._convert = _list_structure(
+                cls, field.name, kind.target, lambda model: _deferred(structure_hook, model)
+            )
+
+    def _parser(self, parse: Callable[[str], Any], what: str) -> Callable[[str], Any]:
+        def convert(text: str) -> Any:
+            try:
+                return parse(text)
+            except ValueError:
+                raise _fail(self._cls, self._field, f"{text!r} is not {what}") from None
+
+        return convert
+
+    def __get__(self, instance: Any, owner: type[Any] | None = None) -> Any:
+        if instance is None:
+            return self
+        value = self._get(instance, owner)
+        if type(value) is self._raw:
+            if self._is_list and not (value and type(value[0]) is not self._item):
+                return value  # already models (or empty)
+            value = self._convert(value)
+            self._set(instance, value)
+        elif value is not None and not isinstance(value, self._type):
+            raise _fail(
+                self._cls,
+                self._field,
+                f"the service sent {type(value).__name__}, not {_describe(self._field.kind)}",
+            )
+        return value
+
+    def __set__(self, instance: Any, value: Any) -> None:
+        self._set(instance, self._check(value))
+
+    def __delete__(self, instance: Any) -> None:
+        self._set(instance, None)
+
+
+def _deferred(
+    structure_hook: Callable[[type[Any]], Callable[[Any], Any]], model: type[Any]
+) -> Callable[[Any], Any]:
+    """``structure_hook(model)``, looked up at the first call (hooks are made after install)."""
+    hook: list[Callable[[Any], Any]] = []
+
+    def structure(data: Any) -> Any:
+        if not hook:
+            hook.append(structure_hook(model))
+        return hook[0](data)
+
+    return structure
+
+
+def install(cls: type[Any], structure_hook: Callable[[type[Any]], Callable[[Any], Any]]) -> None:
+    """Give a model class its validating ``__init__`` and its lazily converted fields.
+
+    Called by ``models`` once every class is defined (field types must resolve);
+    ``structure_hook(model)`` gives the generated ``structure`` of a nested model.
+    """
+    for field in _fields(cls):
+        if field.lazy:
+            slot = cls.__dict__[field.name]
+            type.__setattr__(cls, f"{_RAW}{field.name}", slot)
+            type.__setattr__(cls, field.name, _LazyField(cls, field, slot, structure_hook))
+    type.__setattr__(cls, "__init__", _make_init(cls))
+    type.__setattr__(cls, "__wire_from_user__", staticmethod(_make_from_user(cls)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Structure (the service's JSON) and unstructure (to the wire)
+# ---------------------------------------------------------------------------------------------
+
+
+def _missing(cls: type[Any], name: str, wire: str) -> ClientValidationError:
+    return ClientValidationError(
+        f"{cls.__name__}.{name}: the required property {wire!r} is missing or null"
+    )
+
+
+def _enum_fallback(cls: type[Any], name: str, enum_cls: type[enum.Enum]) -> Callable[[Any], Any]:
+    def structure_enum(value: Any) -> Any:
+        try:
+            return enum_cls(value)  # another letter case, or a value this SDK does not know
+        except (ValueError, TypeError):
+            raise ClientValidationError(
+                f"{cls.__name__}.{name}: expected a {enum_cls.__name__} string, "
+                f"got {type(value).__name__}"
+            ) from None
+
+    return structure_enum
+
+
+def _int64(cls: type[Any], name: str) -> Callable[[Any], int]:
+    def structure_int64(value: Any) -> int:
+        if isinstance(value, int | str) and not isinstance(value, bool):
+            try:
+                return int(value)
+            except ValueError:
+                pass
+        raise ClientValidationError(
+            f"{cls.__name__}.{name}: expected an int64 as a string or number, got {value!r}"
+        )
+
+    return structure_int64
+
+
+def _not_object(cls: type[Any], structure: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def coerce(data: Any) -> Any:
+        if isinstance(data, Mapping):
+            return structure(dict(data))
+        raise ClientValidationError(
+            f"{cls.__name__} expects a JSON object, got {type(data).__name__}"
+        )
+
+    return coerce
+
+
+def _list_structure(
+    cls: type[Any], name: str, item: _Kind, hooks: Callable[[type[Any]], Any]
+) -> Callable[[Any], Any]:
+    def not_a_list(value: Any) -> ClientValidationError:
+        return ClientValidationError(
+            f"{cls.__name__}.{name}: expected a JSON array, got {type(value).__name__}"
+        )
+
+    if item.name == "model":
+        structure_item = hooks(item.target)
+
+        def structure_models(value: Any) -> Any:
+            if type(value) is not list:
+                raise not_a_list(value)
+            return [structure_item(element) for element in value]
+
+        return structure_models
+    if item.name == "enum":
+        members = item.target._value2member_map_
+        fallback = _enum_fallback(cls, name, item.target)
+
+        def structure_enums(value: Any) -> Any:
+            if type(value) is not list:
+                raise not_a_list(value)
+            out = []
+            for element in value:
+                try:
+                    out.append(members[element])
+                except (KeyError, TypeError):
+                    out.append(fallback(element))
+            return out
+
+        return structure_enums
+
+    def structure_strings(value: Any) -> Any:
+        if type(value) is not list:
+            raise not_a_list(value)
+        return list(value)
+
+    return structure_strings
+
+
+def make_structure(
+    cls: type[Any], hooks: Callable[[type[Any]], Callable[[Any], Any]]
+) -> Callable[[Any], Any]:
+    """Generate ``structure(data) -> instance`` for a model; ``hooks(model)`` gives the nested
+    classes' functions (resolved when this one is generated)."""
+    fields = _fields(cls)
+    namespace: dict[str, Any] = {"_cls": cls, "_new": object.__new__, "_missing": _missing}
+    lines = [
+        "def structure(o):",
+        "    if type(o) is not dict:",
+        "        return _coerce(o)",
+        "    self = _new(_cls)",
+        "    get = o.get",
+    ]
+    known: set[str] = set()
+    for index, field in enumerate(fields):
+        kind = field.kind.name
+        name = field.name
+        if kind == "extra":
+            continue
+        known.add(field.wire)
+        lines.append(f"    v = get({field.wire!r})")
+        if field.required:
+            lines += [
+                "    if v is None:",
+                f"        raise _missing(_cls, {name!r}, {field.wire!r})",
+            ]
+        target = f"self.{_RAW}{name}" if field.lazy else f"self.{name}"
+        if kind in ("str", "int", "float", "bool") or field.lazy:
+            lines.append(f"    {target} = v")  # trusted JSON scalars; wire forms kept to read
+        elif kind == "enum":
+            namespace[f"_members_{index}"] = field.kind.target._value2member_map_
+            namespace[f"_enum_{index}"] = _enum_fallback(cls, name, field.kind.target)
+            lines += [
+                "    if v is not None:",
+                "        try:",
+                f"            v = _members_{index}[v]",
+                "        except (KeyError, TypeError):",
+                f"            v = _enum_{index}(v)",
+                f"    {target} = v",
+            ]
+        else:
+            if kind == "model":
+                hook: Any = hooks(field.kind.target)
+            elif kind == "int64":
+                hook = _int64(cls, name)
+            else:
+                hook = _list_structure(cls, name, field.kind.target, hooks)
+            namespace[f"_hook_{index}"] = hook
+            lines.append(f"    {target} = None if v is None else _hook_{index}(v)")
+    namespace["_known"] = frozenset(known)
+    namespace["_issuperset"] = frozenset(known).issuperset
+    lines += [
+        "    if _issuperset(o):",
+        f"        self.{EXTRA} = {{}}",
+        "    else:",
+        f"        self.{EXTRA} = {{k: o[k] for k in o if k not in _known}}",
+        "    return self",
+    ]
+    structure: Callable[[Any], Any] = _compile("structure", cls, "\n".join(lines) + "\n", namespace)
+    namespace["_coerce"] = _not_object(cls, structure)
+    structure.__qualname__ = f"structure_{cls.__name__}"
+    return structure
+
+
+def _format_lazy(format_value: Callable[[Any], str]) -> Callable[[Any], Any]:
+    def format_or_keep(value: Any) -> Any:
+        # Parsed or user values are formatted; anything else came from the wire and goes back.
+        return format_value(value) if isinstance(value, datetime | timedelta) else value
+
+    return format_or_keep
+
+
+def _unstructure_other(model: type[Any], hooks: Callable[[type[Any]], Any]) -> Any:
+    """For a value that is not exactly the model: a subclass is sent as its own class; anything
+    else can only have come from the service's JSON unconverted, and goes back as it came."""
+
+    def unstructure(value: Any) -> Any:
+        if isinstance(value, model):
+            return hooks(type(value))(value)
+        return value
+
+    return unstructure
+
+
+def make_unstructure(
+    cls: type[Any], hooks: Callable[[type[Any]], Callable[[Any], Any]]
+) -> Callable[[Any], dict[str, Any]]:
+    """Generate ``unstructure(instance) -> wire dict`` for a model (``hooks`` as above)."""
+    fields = _fields(cls)
+    namespace: dict[str, Any] = {
+        "_format_datetime": _format_lazy(format_datetime),
+        "_format_duration": _format_lazy(format_duration),
+    }
+    lines = ["def unstructure(i):", "    res = {}"]
+    for index, field in enumerate(fields):
+        kind = field.kind.name
+        key = repr(field.wire)
+        if kind == "extra":
+            continue
+        source = f"i.{_RAW}{field.name}" if field.lazy else f"i.{field.name}"
+        lines += [f"    v = {source}", "    if v is not None:"]
+        if kind in ("str", "int", "float", "bool"):
+            value = "v"
+        elif kind == "int64":
+            value = "str(v)"
+        elif kind == "datetime":
+            value = "v if type(v) is str else _format_datetime(v)"
+        elif kind == "duration":
+            value = "v if type(v) is str else _format_duration(v)"
+        elif kind == "enum":
+            value = "v if type(v) is str else v.value"
+        elif kind == "model":
+            namespace[f"_type_{index}"] = field.kind.target
+            namespace[f"_hook_{index}"] = hooks(field.kind.target)
+            namespace[f"_other_{index}"] = _unstructure_other(field.kind.target, hooks)
+            lines += ["        if type(v) is dict:", f"            v = i.{field.name}  # converts"]
+            value = f"_hook_{index}(v) if type(v) is _type_{index} else _other_{index}(v)"
+        else:
+            item = field.kind.target
+            if item.name == "model":
+                namespace[f"_type_{index}"] = item.target
+                namespace[f"_hook_{index}"] = hooks(item.target)
+                namespace[f"_other_{index}"] = _unstructure_other(item.target, hooks)
+                lines += [
+                    "        if type(v) is not list:",
+                    f"            res[{key}] = v  # unconverted JSON from the service, as it came",
+                    "        else:",
+                    "            if v and type(v[0]) is dict:",
+                    f"                v = i.{field.name}  # converts",
+                    f"            res[{key}] = [_hook_{index}(x) if type(x) is _type_{index} "
+                    f"else _other_{index}(x) for x in v]",
+                ]
+                continue
+            if item.name == "enum":
+                value = "[x if type(x) is str else x.value for x in v]"
+            else:
+                value = "list(v)"
+        lines.append(f"        res[{key}] = {value}")
+    lines += [
+        f"    extra = i.{EXTRA}",
+        "    if extra:",
+        "        for k in extra:",
+        "            if k not in res:  # a declared property wins over a stray duplicate",
+        "                res[k] = extra[k]",
+        "    return res",
+    ]
+    unstructure: Callable[[Any], dict[str, Any]] = _compile(
+        "unstructure", cls, "\n".join(lines) + "\n", namespace
+    )
+    unstructure.__qualname__ = f"unstructure_{cls.__name__}"
+    return unstructure
