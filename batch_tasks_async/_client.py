@@ -10,6 +10,7 @@ import httpx
 from ._credentials import BearerTokenCredential, SharedKeyCredential
 from ._operations import TaskOperations
 from ._pipeline import DEFAULT_API_VERSION, Credential, Pipeline, RetryPolicy
+from ._serialization import prepare as prepare_models
 from ._transport import make_transport
 from .errors import ClientValidationError
 
@@ -68,6 +69,7 @@ class BatchClient:
             raise ClientValidationError("pass either http_client or transport, not both")
         if max_connections < 1:
             raise ClientValidationError("max_connections must be at least 1")
+        prepare_models()  # generate the wire hooks now, not during the first request
         if http_client is None:
             timeout = (
                 network_timeout

@@ -40,6 +40,7 @@ __all__ = [
     "EXTRA",
     "INT64",
     "WIRE_NAME",
+    "generate_init",
     "install",
     "is_model",
     "make_structure",
@@ -600,8 +601,30 @@ def install(cls: type[Any], structure_hook: Callable[[type[Any]], Callable[[Any]
             slot = cls.__dict__[field.name]
             type.__setattr__(cls, f"{_RAW}{field.name}", slot)
             type.__setattr__(cls, field.name, _LazyField(cls, field, slot, structure_hook))
-    type.__setattr__(cls, "__init__", _make_init(cls))
+    type.__setattr__(cls, "__init__", _first_init(cls))
     type.__setattr__(cls, "__wire_from_user__", staticmethod(_make_from_user(cls)))
+
+
+def _first_init(cls: type[Any]) -> Callable[..., None]:
+    """An ``__init__`` that generates the real one on the first call (or :func:`generate_init`),
+    so importing the models does not compile 45 functions nobody may call."""
+
+    def first_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        generate_init(cls)(self, *args, **kwargs)
+
+    first_init.__name__ = "__init__"
+    first_init.__qualname__ = f"{cls.__qualname__}.__init__"
+    first_init.__wire_first_init__ = True  # type: ignore[attr-defined]
+    return first_init
+
+
+def generate_init(cls: type[Any]) -> Callable[..., None]:
+    """The generated ``__init__`` of ``cls``, installed on the class if it is not yet."""
+    init: Callable[..., None] = cls.__dict__["__init__"]
+    if getattr(init, "__wire_first_init__", False):
+        init = _make_init(cls)
+        type.__setattr__(cls, "__init__", init)
+    return init
 
 
 # ---------------------------------------------------------------------------------------------

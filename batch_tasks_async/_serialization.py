@@ -36,7 +36,15 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 import orjson
 from cattrs.preconf.orjson import OrjsonConverter, make_converter
 
-from ._codegen import INT64, WIRE_NAME, is_model, make_structure, make_unstructure, wire_name
+from ._codegen import (
+    INT64,
+    WIRE_NAME,
+    generate_init,
+    is_model,
+    make_structure,
+    make_unstructure,
+    wire_name,
+)
 from ._dates import (
     format_datetime,
     format_duration,
@@ -114,7 +122,8 @@ def _unstructure_hook_unlocked(cls: type[Any]) -> Callable[[Any], dict[str, Any]
 
 
 def prepare() -> None:
-    """Generate the wire functions of every model now (idempotent; cheap after the first call).
+    """Generate every model's ``__init__`` and wire functions now (idempotent; cheap after the
+    first call).
 
     [`BatchClient`][batch_tasks_async.BatchClient] calls it when it is made, so that the first
     request does not spend milliseconds generating code.
@@ -126,6 +135,7 @@ def prepare() -> None:
     for name in models.__all__:
         cls = getattr(models, name)
         if is_model(cls):
+            generate_init(cls)
             structure_hook(cls)
             _unstructure_hook(cls)
     _mark_prepared()
