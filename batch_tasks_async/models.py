@@ -12,8 +12,16 @@ Conventions:
 * Models are ``attrs`` classes with keyword-only constructors and snake_case attributes.
   Properties the spec marks as required are required arguments; all others default to ``None``
   ("not set"), and unset properties are left out of the JSON.
+* Every constructor argument is checked: a wrong type, ``None`` or a missing value for a required
+  property raises [`ClientValidationError`][batch_tasks_async.errors.ClientValidationError]
+  naming the class and field. Durations also take ISO-8601 text (``"PT1H"``); a mapping is
+  accepted where a model is expected and read as that model's wire JSON (camelCase keys).
 * ``to_dict()`` returns the camelCase JSON dict the service uses; ``from_dict()`` builds a model
-  from one. Both go through the SDK's single converter (``batch_tasks_async._serialization``).
+  from one, checked like the constructor. Both go through the SDK's single converter
+  (``batch_tasks_async._serialization``).
+* Models read from the service convert datetimes, durations and nested objects when they are
+  first read (a listing of many tasks stays cheap); properties of response-only objects that a
+  reply may leave out are optional even where the spec calls them required.
 * Forward compatibility: every model has ``additional_properties``, a dict holding the JSON
   properties this SDK version does not declare (properties added by newer service versions,
   properties of older api-versions, ``odata.*`` annotations such as ``odata.metadata`` or
@@ -22,7 +30,7 @@ Conventions:
   when their declared properties are.
 * Datetimes are timezone-aware ``datetime`` values, durations are ``timedelta`` values. Values
   received from the service keep their exact wire text (the service sends 100 ns precision) and
-  are sent back unchanged; naive datetimes are rejected when serializing.
+  are sent back unchanged; naive datetimes are refused.
 * Enums are ``str`` enums holding the wire values. Parsing is case-insensitive (the service
   echoes ``"Success"`` or ``"TaskCompletion"``); a value this SDK does not know yields a
   pseudo-member that keeps the raw string (see :class:`WireEnum`).
