@@ -45,6 +45,8 @@ __all__ = [
     "is_model",
     "make_structure",
     "make_unstructure",
+    "python_key_error",
+    "python_names",
     "wire_name",
 ]
 
@@ -444,15 +446,37 @@ def _make_init(cls: type[Any]) -> Callable[..., None]:
     return init
 
 
+def python_names(cls: type[Any]) -> dict[str, str]:
+    """The attribute names of ``cls`` that are not its wire names, each with its wire name
+    (``{"command_line": "commandLine", ...}``): keys that make a mapping Python-shaped."""
+    cached: dict[str, str] | None = cls.__dict__.get("__wire_python_names__")
+    if cached is None:
+        cached = {
+            field.name: field.wire
+            for field in _fields(cls)
+            if field.kind.name != "extra" and field.name != field.wire
+        }
+        type.__setattr__(cls, "__wire_python_names__", cached)
+    return cached
+
+
+def python_key_error(cls: type[Any], data: Mapping[str, Any]) -> ClientValidationError | None:
+    """The error for the first key of ``data`` that is a Python attribute name of ``cls`` used
+    instead of its wire name (and the wire name is absent), or ``None`` when there is none."""
+    names = python_names(cls)
+    for key in data:
+        wire = names.get(key)
+        if wire is not None and wire not in data:
+            return ClientValidationError(
+                f"{cls.__name__}: key {key!r} is the Python attribute name; mappings use "
+                f"the wire name {wire!r}"
+            )
+    return None
+
+
 def _make_from_user(cls: type[Any]) -> Callable[[Any], Any]:
     fields = _fields(cls)
     attr_of = {field.wire: field.name for field in fields if field.kind.name != "extra"}
-    # Attribute names that are not wire names: a mapping that uses them is Python-shaped.
-    python_names = {
-        field.name: field.wire
-        for field in fields
-        if field.kind.name != "extra" and field.name != field.wire
-    }
 
     def from_user(data: Any) -> Any:
         if not isinstance(data, Mapping):
@@ -467,15 +491,12 @@ def _make_from_user(cls: type[Any]) -> Callable[[Any], Any]:
             if attr is not None:
                 if value is not None:  # JSON null: not set
                     kwargs[attr] = value
-                continue
-            wire = python_names.get(key)
-            if wire is not None and wire not in data:
-                raise ClientValidationError(
-                    f"{cls.__name__}: key {key!r} is the Python attribute name; mappings use "
-                    f"the wire name {wire!r}"
-                )
-            extra[key] = value
+            else:
+                extra[key] = value
         if extra:
+            error = python_key_error(cls, data)
+            if error is not None:
+                raise error
             kwargs[EXTRA] = extra
         return cls(**kwargs)
 

@@ -43,6 +43,7 @@ from ._codegen import (
     is_model,
     make_structure,
     make_unstructure,
+    python_key_error,
     wire_name,
 )
 from ._dates import (
@@ -73,6 +74,7 @@ __all__ = [
     "parse_http_date",
     "parse_task_add_results",
     "prepare",
+    "python_key_error",
     "to_wire",
     "wire_name",
 ]

@@ -23,6 +23,7 @@ from batch_tasks_async._serialization import (
     loads,
     parse_datetime,
     parse_duration,
+    python_key_error,
     to_wire,
 )
 from batch_tasks_async.errors import ClientValidationError
@@ -679,6 +680,11 @@ def test_mappings_with_python_attribute_names_are_refused_naming_the_wire_name()
         models.TaskUpdateParameter(constraints={"max_wall_clock_time": "PT1H"})  # type: ignore[arg-type]
     with pytest.raises(ClientValidationError, match=r"'command_line'.*'commandLine'"):
         models.TaskAddParameter.from_dict({"id": "a", "command_line": "x"})
+    # The check the bulk engine can run on dict tasks, which it sends as they are.
+    error = python_key_error(models.TaskAddParameter, {"id": "a", "command_line": "x"})
+    assert error is not None
+    assert "'commandLine'" in str(error)
+    assert python_key_error(models.TaskAddParameter, {"id": "a", "commandLine": "x"}) is None
     # A key that is its own wire name is fine, and unknown keys are kept as extra properties.
     kept = models.TaskAddParameter.from_dict({"id": "a", "commandLine": "x", "newThing": 1})
     assert kept.additional_properties == {"newThing": 1}
