@@ -811,3 +811,14 @@ def test_prepare_generates_every_models_hooks_once() -> None:
     hooks = dict(_serialization._STRUCTURE_HOOKS)
     _serialization.prepare()
     assert hooks == _serialization._STRUCTURE_HOOKS
+
+
+def test_the_client_generates_the_hooks_when_it_is_made(monkeypatch: pytest.MonkeyPatch) -> None:
+    import batch_tasks_async as bta
+    from batch_tasks_async import _client
+
+    calls: list[None] = []
+    monkeypatch.setattr(_client, "prepare_models", lambda: calls.append(None))
+    client = bta.BatchClient("https://acct.test", bta.SharedKeyCredential("acct", "a2V5"))
+    assert calls == [None]
+    del client
