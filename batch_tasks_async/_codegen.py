@@ -232,6 +232,16 @@ def _checker(cls: type[Any], field: _Field) -> Callable[[Any], Any]:
     return check_field
 
 
+#: What each scalar kind accepts, and the subclasses it refuses (``True`` is not a number).
+_SCALAR_TYPES: Final[dict[str, tuple[Any, Any]]] = {
+    "str": (str, ()),
+    "int": (int, bool),
+    "int64": (int, bool),
+    "float": (int | float, bool),
+    "bool": (bool, ()),
+}
+
+
 def _value_checker(cls: type[Any], field: _Field, kind: _Kind) -> Callable[[Any], Any]:
     expected = _describe(kind)
 
@@ -239,18 +249,11 @@ def _value_checker(cls: type[Any], field: _Field, kind: _Kind) -> Callable[[Any]
         return _fail(cls, field, f"expected {expected}, got {type(value).__name__}")
 
     name = kind.name
-    if name == "str":
+    if name in _SCALAR_TYPES:
+        accepted, refused = _SCALAR_TYPES[name]
 
-        def check_str(value: Any) -> Any:
-            if isinstance(value, str):
-                return value
-            raise wrong(value)
-
-        return check_str
-    if name in ("int", "int64"):
-
-        def check_int(value: Any) -> Any:
-            if isinstance(value, int) and not isinstance(value, bool):
+        def check_scalar(value: Any) -> Any:
+            if isinstance(value, accepted) and not isinstance(value, refused):
                 return value
             if name == "int64" and isinstance(value, str):
                 try:
@@ -259,23 +262,7 @@ def _value_checker(cls: type[Any], field: _Field, kind: _Kind) -> Callable[[Any]
                     pass
             raise wrong(value)
 
-        return check_int
-    if name == "float":
-
-        def check_float(value: Any) -> Any:
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                return value
-            raise wrong(value)
-
-        return check_float
-    if name == "bool":
-
-        def check_bool(value: Any) -> Any:
-            if isinstance(value, bool):
-                return value
-            raise wrong(value)
-
-        return check_bool
+        return check_scalar
     if name == "datetime":
         return _datetime_checker(cls, field, wrong)
     if name == "duration":
