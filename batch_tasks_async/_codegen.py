@@ -42,6 +42,7 @@ __all__ = [
     "WIRE_NAME",
     "generate_init",
     "install",
+    "is_lazy",
     "is_model",
     "make_structure",
     "make_unstructure",
@@ -412,8 +413,23 @@ def _make_init(cls: type[Any]) -> Callable[..., None]:
         namespace[check] = _checker(cls, field)
         kind = field.kind.name
         if kind == "list":
-            condition = f"{v} is not None"
-        elif kind in ("model", "enum"):
+            # Inlined: a list whose items all have the exact type is kept without a call.
+            item = field.kind.target
+            exact = f"_item_{index}"
+            namespace[exact] = item.target if item.name in ("model", "enum") else str
+            test = f"{v} is None or " if field.required else f"{v} is not None and "
+            body += [
+                f"    if {test}type({v}) is not list:",
+                f"        {v} = {check}({v})",
+                f"    elif {v} is not None:",
+                f"        for _x in {v}:",
+                f"            if type(_x) is not {exact}:",
+                f"                {v} = {check}({v})",
+                "                break",
+                f"    self.{_RAW if field.lazy else ''}{v} = {v}",
+            ]
+            continue
+        if kind in ("model", "enum"):
             exact = f"_type_{index}"
             namespace[exact] = field.kind.target
             condition = f"type({v}) is not {exact}"
@@ -582,6 +598,11 @@ class _LazyField:
 
     def __delete__(self, instance: Any) -> None:
         self._set(instance, None)
+
+
+def is_lazy(cls: type[Any], name: str) -> bool:
+    """Whether the field ``name`` of the model ``cls`` is converted when first read."""
+    return isinstance(cls.__dict__.get(name), _LazyField)
 
 
 def _deferred(
@@ -759,14 +780,22 @@ def make_structure(
         elif kind == "enum":
             namespace[f"_members_{index}"] = field.kind.target._value2member_map_
             namespace[f"_enum_{index}"] = _enum_fallback(cls, name, field.kind.target)
-            lines += [
-                "    if v is not None:",
-                "        try:",
-                f"            v = _members_{index}[v]",
-                "        except (KeyError, TypeError):",
-                f"            v = _enum_{index}(v)",
-                f"    {target} = v",
-            ]
+            if field.required:  # None was refused just above
+                lines += [
+                    "    try:",
+                    f"        v = _members_{index}[v]",
+                    "    except (KeyError, TypeError):",
+                    f"        v = _enum_{index}(v)",
+                ]
+            else:
+                lines += [
+                    "    if v is not None:",
+                    "        try:",
+                    f"            v = _members_{index}[v]",
+                    "        except (KeyError, TypeError):",
+                    f"            v = _enum_{index}(v)",
+                ]
+            lines.append(f"    {target} = v")
         else:
             if kind == "model":
                 hook: Any = hooks(field.kind.target)

@@ -33,6 +33,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
+import attrs
 import orjson
 from cattrs.preconf.orjson import OrjsonConverter, make_converter
 
@@ -40,6 +41,7 @@ from ._codegen import (
     INT64,
     WIRE_NAME,
     generate_init,
+    is_lazy,
     is_model,
     make_structure,
     make_unstructure,
@@ -212,24 +214,76 @@ def from_user(cls: type[T], data: Any) -> T:
 # ---------------------------------------------------------------------------------------------
 
 
+#: The fields of ``TaskAddResult`` (and which are lazily converted) the fast path below fills.
+_TASK_ADD_RESULT_SLOTS: Final = (
+    ("status", False),
+    ("task_id", False),
+    ("e_tag", False),
+    ("last_modified", True),
+    ("location", False),
+    ("error", True),
+    ("additional_properties", False),
+)
+
+
+def _fast_results_fit(cls: type[Any]) -> bool:
+    """Whether the model still has exactly the slots the fast path fills (checked once)."""
+    fits: bool | None = cls.__dict__.get("__wire_fast_results__")
+    if fits is None:
+        fields = attrs.fields(cls)
+        fits = tuple(
+            (field.name, is_lazy(cls, field.name)) for field in fields
+        ) == _TASK_ADD_RESULT_SLOTS and not hasattr(cls, "__attrs_post_init__")
+        type.__setattr__(cls, "__wire_fast_results__", fits)
+    return fits
+
+
 def parse_task_add_results(values: list[Any]) -> list[TaskAddResult]:
     """Structure the ``value`` list of an add-collection response into ``TaskAddResult``s.
 
-    The same as ``[from_wire(TaskAddResult, item) for item in values]`` (the generated hook
-    sets the slots directly and leaves ``lastModified`` as wire text until it is read), with
-    the hook looked up once per response.
+    The same as ``[from_wire(TaskAddResult, item) for item in values]``, faster on the common
+    entry -- exactly ``status``, ``taskId``, ``eTag``, ``lastModified`` and ``location``, with a
+    status spelling seen before and a string id -- whose slots are filled directly (the bulk
+    engine's hot path). ``lastModified`` stays wire text until read, as in every reply. Any
+    other entry (an error, unknown or missing keys, odd types) goes through the generated hook,
+    which also raises its errors.
 
     Raises:
         ClientValidationError: ``values`` is not a list, or an entry is not a valid result.
     """
-    from .models import TaskAddResult
+    from .models import TaskAddResult, TaskAddStatus
 
     if type(values) is not list:
         raise ClientValidationError(
             f"the add-collection 'value' must be a JSON array, got {type(values).__name__}"
         )
     structure = _STRUCTURE_HOOKS.get(TaskAddResult) or structure_hook(TaskAddResult)
-    return [structure(item) for item in values]
+    if not _fast_results_fit(TaskAddResult):
+        return [structure(item) for item in values]
+    members: dict[Any, Any] = TaskAddStatus._value2member_map_
+    new = object.__new__
+    results: list[TaskAddResult] = []
+    append = results.append
+    for item in values:
+        if type(item) is dict and len(item) == 5:
+            try:
+                status = members[item["status"]]
+                task_id = item["taskId"]
+                if type(task_id) is str:
+                    result = new(TaskAddResult)
+                    result.status = status
+                    result.task_id = task_id
+                    result.e_tag = item["eTag"]
+                    result._raw_last_modified = item["lastModified"]  # type: ignore[attr-defined]
+                    result.location = item["location"]
+                    result._raw_error = None  # type: ignore[attr-defined]
+                    result.additional_properties = {}
+                    append(result)
+                    continue
+            except (KeyError, TypeError):
+                pass
+        append(structure(item))
+    return results
 
 
 def _orjson_default(obj: Any) -> Any:

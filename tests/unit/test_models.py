@@ -822,3 +822,37 @@ def test_the_client_generates_the_hooks_when_it_is_made(monkeypatch: pytest.Monk
     client = bta.BatchClient("https://acct.test", bta.SharedKeyCredential("acct", "a2V5"))
     assert calls == [None]
     del client
+
+
+def test_add_results_fast_path_matches_the_generated_hook() -> None:
+    from batch_tasks_async._serialization import parse_task_add_results
+
+    entries: list[Any] = [
+        {
+            "status": "Success",
+            "taskId": "t1",
+            "eTag": "0x1",
+            "lastModified": TICKS,
+            "location": "https://acct/jobs/j/tasks/t1",
+        },
+        {
+            "status": "success",
+            "taskId": None,
+            "eTag": "0x1",
+            "lastModified": TICKS,
+            "location": "u",
+        },
+        {"status": "clienterror", "taskId": "t2", "error": {"code": "TaskExists"}},
+    ]
+    fast = parse_task_add_results(entries[:1])
+    assert fast == [from_wire(models.TaskAddResult, entries[0])]
+    assert fast[0].to_dict() == {**entries[0], "status": "success"}
+    assert fast[0].last_modified == parse_datetime(TICKS)
+    assert fast[0].error is None
+    with pytest.raises(ClientValidationError, match=r"TaskAddResult\.task_id"):
+        parse_task_add_results(entries[1:2])
+    slow = parse_task_add_results(entries[2:])
+    assert slow[0].error is not None
+    assert slow[0].error.code == "TaskExists"
+    with pytest.raises(ClientValidationError, match="JSON array"):
+        parse_task_add_results({"value": []})  # type: ignore[arg-type]
