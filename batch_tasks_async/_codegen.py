@@ -3,19 +3,23 @@
 Each model class gets, compiled from Python source written for its fields (the technique attrs
 and cattrs use, specialised to the SDK's few field kinds):
 
-* ``__init__`` (installed when ``models`` is imported): the attrs signature, plus a check per
-  field that costs one ``type(value) is T`` test on the common path. Wrong types, ``None`` or a
+* ``__init__`` (generated on the first construction, or by ``_serialization.prepare()``): the
+  attrs signature, plus a check per field that costs one ``type(value) is T`` test on the
+  common path (lists: one per item). Wrong types, ``None`` or a
   missing value for a required property, bad duration text and mappings that are not the
   model's wire JSON raise [`ClientValidationError`][batch_tasks_async.errors.ClientValidationError]
   naming the class and the field. Mappings are accepted where a model is expected and read as
   wire JSON (camelCase keys, the same as ``from_dict``).
 * ``from_user`` (``from_dict``): a mapping of wire names to values, through that ``__init__``.
 * ``structure`` (``from_wire``, every response): builds the instance without calling
-  ``__init__`` (the service's JSON is trusted for types, as before); datetimes and durations are
-  kept as their wire text and parsed when first read, by a descriptor that replaces the field's
-  slot descriptor; a required property that is missing raises ``ClientValidationError``.
-* ``unstructure`` (``to_wire``/``dumps``): the wire dict, unset properties left out, unread wire
-  text written back as it came.
+  ``__init__`` (the service's JSON scalars are trusted, as before). Datetimes, durations, nested
+  objects and lists of them are kept in their wire form and converted when first read, by a
+  descriptor (``_LazyField``) that replaces the field's slot descriptor; the slot stays
+  reachable as ``_raw_<field>`` for the generated code. A required property that is missing
+  raises ``ClientValidationError``.
+* ``unstructure`` (``to_wire``/``dumps``): the wire dict, unset properties left out; unread
+  datetime and duration text is written back as it came, unread nested objects are converted
+  first (so enum spellings come out the same whether or not they were read).
 
 Nothing here is written per field by hand: the kind of each field is read from its resolved type.
 """
