@@ -21,23 +21,35 @@ and cattrs use, specialised to the SDK's few field kinds):
   datetime and duration text is written back as it came, unread nested objects are converted
   first (so enum spellings come out the same whether or not they were read).
 
-Nothing here is written per field by hand: the kind of each field is read from its resolved type.
+Nothing here is written per field by hand: the kind of each field is read from its resolved type
+(``_fields``), and the slow path of each ``__init__`` check lives in ``_checks``.
 """
 
 from __future__ import annotations
 
 import enum
 import keyword
-import linecache
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from types import NoneType, UnionType
-from typing import Any, Final, Union, get_args, get_origin
+from typing import Any, Final
 
-import attrs
-
+from ._checks import checker, fail
 from ._dates import _parse_duration_cached, format_datetime, format_duration, parse_datetime
+from ._fields import (
+    EMPTY,
+    EXTRA,
+    INT64,
+    RAW,
+    REQUIRED,
+    WIRE_NAME,
+    Field,
+    Kind,
+    compile_function,
+    describe,
+    is_model,
+    model_fields,
+    wire_name,
+)
 from .errors import ClientValidationError
 
 __all__ = [
@@ -54,322 +66,6 @@ __all__ = [
     "python_names",
     "wire_name",
 ]
-
-#: attrs field metadata key holding a wire name that camelCasing the attribute name cannot derive.
-WIRE_NAME: Final = "batch_tasks_async.wire_name"
-#: Field metadata flag for the spec's ``int64`` properties. The service speaks OData v3, which
-#: writes Edm.Int64 as JSON strings (``"readIOps": "0"``): they are read from a string or a number
-#: into ``int`` and written back as strings, as the service and the official SDK do.
-INT64: Final = "batch_tasks_async.int64"
-#: Name of the attribute every model uses for properties it does not declare.
-EXTRA: Final = "additional_properties"
-#: Prefix of the class attribute that reaches a lazily parsed field's slot directly.
-_RAW: Final = "_raw_"
-
-
-class _Required:
-    """Default of required ``__init__`` arguments: tells "not given" from ``None``."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "<required>"
-
-
-_REQUIRED: Final = _Required()
-
-
-class _EmptyDict:
-    """Default of ``additional_properties``: a new empty dict for each instance."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "{}"
-
-
-_EMPTY: Final = _EmptyDict()
-
-
-def _to_camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part[:1].upper() + part[1:] for part in rest)
-
-
-def wire_name(field: attrs.Attribute[Any]) -> str:
-    """The JSON property name of an attrs model field (metadata override, else camelCase)."""
-    explicit = field.metadata.get(WIRE_NAME)
-    return str(explicit) if explicit is not None else _to_camel(field.name)
-
-
-def is_model(cls: Any) -> bool:
-    """Whether ``cls`` is one of the SDK's wire models (an attrs class with extra properties)."""
-    return isinstance(cls, type) and attrs.has(cls) and EXTRA in attrs.fields_dict(cls)
-
-
-def _is_enum(cls: Any) -> bool:
-    return isinstance(cls, type) and issubclass(cls, enum.Enum)
-
-
-# ---------------------------------------------------------------------------------------------
-# Field kinds
-# ---------------------------------------------------------------------------------------------
-
-_SCALARS: Final = {str: "str", int: "int", float: "float", bool: "bool"}
-
-
-@dataclass(frozen=True, slots=True)
-class _Kind:
-    """What a field (or a list item) holds: ``str``, ``int``, ``int64``, ``float``, ``bool``,
-    ``datetime``, ``duration``, ``enum``, ``model``, ``list`` or ``extra``."""
-
-    name: str
-    target: Any = None  # the enum or model class; the item kind of a list
-
-
-@dataclass(frozen=True, slots=True)
-class _Field:
-    name: str
-    wire: str
-    kind: _Kind
-    required: bool
-
-    @property
-    def lazy(self) -> bool:
-        """Kept in its wire form by ``structure`` and converted when first read."""
-        kind = self.kind
-        return kind.name in ("datetime", "duration", "model") or (
-            kind.name == "list" and kind.target.name == "model"
-        )
-
-
-def _kind_of(tp: Any) -> _Kind:
-    if tp in _SCALARS:
-        return _Kind(_SCALARS[tp])
-    if tp is datetime:
-        return _Kind("datetime")
-    if tp is timedelta:
-        return _Kind("duration")
-    if _is_enum(tp):
-        return _Kind("enum", tp)
-    if is_model(tp):
-        return _Kind("model", tp)
-    if get_origin(tp) is list:
-        (item,) = get_args(tp)
-        kind = _kind_of(item)
-        if kind.name not in ("str", "enum", "model"):
-            raise TypeError(f"unsupported list item type {item!r}")
-        return _Kind("list", kind)
-    raise TypeError(f"unsupported model field type {tp!r}")
-
-
-def _strip_optional(tp: Any) -> Any:
-    if get_origin(tp) in (Union, UnionType):
-        args = [arg for arg in get_args(tp) if arg is not NoneType]
-        if len(args) == 1:
-            return args[0]
-    return tp
-
-
-def _fields(cls: type[Any]) -> tuple[_Field, ...]:
-    cached: tuple[_Field, ...] | None = cls.__dict__.get("__wire_fields__")
-    if cached is not None:
-        return cached
-    specs = []
-    for field in attrs.fields(cls):
-        if field.name == EXTRA:
-            kind = _Kind("extra")
-        elif field.metadata.get(INT64):
-            kind = _Kind("int64")
-        else:
-            kind = _kind_of(_strip_optional(field.type))
-        specs.append(_Field(field.name, wire_name(field), kind, field.default is attrs.NOTHING))
-    result = tuple(specs)
-    type.__setattr__(cls, "__wire_fields__", result)
-    return result
-
-
-def _describe(kind: _Kind) -> str:
-    if kind.name in ("model", "enum"):
-        return str(kind.target.__name__)
-    if kind.name == "list":
-        return f"a list of {_describe(kind.target)}"
-    return {
-        "int64": "an int64 (an int or a numeric string)",
-        "datetime": "an aware datetime",
-        "duration": "a timedelta or ISO-8601 duration text",
-        "extra": "a dict",
-    }.get(kind.name, kind.name)
-
-
-def _compile(name: str, cls: type[Any], source: str, namespace: dict[str, Any]) -> Any:
-    filename = f"<batch_tasks_async generated {name} {cls.__qualname__}>"
-    # Registered like attrs does, so tracebacks and debuggers show the generated lines.
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    code = compile(source, filename, "exec")
-    exec(code, namespace)
-    return namespace[name]
-
-
-# ---------------------------------------------------------------------------------------------
-# Checks of user input (the slow path of __init__; the fast path is inlined)
-# ---------------------------------------------------------------------------------------------
-
-
-def _fail(cls: type[Any], field: _Field, message: str) -> ClientValidationError:
-    return ClientValidationError(f"{cls.__name__}.{field.name}: {message}")
-
-
-def _checker(cls: type[Any], field: _Field) -> Callable[[Any], Any]:
-    """The full check of one field's value: returns it (converted) or raises."""
-    kind = field.kind
-    check = _value_checker(cls, field, kind)
-
-    def check_field(value: Any) -> Any:
-        if value is _REQUIRED:
-            raise _fail(cls, field, f"is required (wire name {field.wire!r})")
-        if value is None:
-            if field.required:
-                raise _fail(cls, field, "is required and cannot be None")
-            return None
-        return check(value)
-
-    return check_field
-
-
-#: What each scalar kind accepts, and the subclasses it refuses (``True`` is not a number).
-_SCALAR_TYPES: Final[dict[str, tuple[Any, Any]]] = {
-    "str": (str, ()),
-    "int": (int, bool),
-    "int64": (int, bool),
-    "float": (int | float, bool),
-    "bool": (bool, ()),
-}
-
-
-def _value_checker(cls: type[Any], field: _Field, kind: _Kind) -> Callable[[Any], Any]:
-    expected = _describe(kind)
-
-    def wrong(value: Any) -> ClientValidationError:
-        return _fail(cls, field, f"expected {expected}, got {type(value).__name__}")
-
-    name = kind.name
-    if name in _SCALAR_TYPES:
-        accepted, refused = _SCALAR_TYPES[name]
-
-        def check_scalar(value: Any) -> Any:
-            if isinstance(value, accepted) and not isinstance(value, refused):
-                return value
-            if name == "int64" and isinstance(value, str):
-                try:
-                    return int(value)
-                except ValueError:
-                    pass
-            raise wrong(value)
-
-        return check_scalar
-    if name == "datetime":
-        return _datetime_checker(cls, field, wrong)
-    if name == "duration":
-        return _duration_checker(cls, field, wrong)
-    if name == "enum":
-        enum_cls = kind.target
-
-        def check_enum(value: Any) -> Any:
-            if isinstance(value, enum_cls):
-                return value
-            if isinstance(value, str):
-                return enum_cls(value)  # WireEnum: any letter case; unknown values are kept
-            raise wrong(value)
-
-        return check_enum
-    if name == "model":
-        return _model_checker(cls, field, kind.target, wrong)
-    if name == "list":
-        return _list_checker(cls, field, kind.target, wrong)
-
-    def check_extra(value: Any) -> Any:
-        if isinstance(value, Mapping):
-            return dict(value)
-        raise wrong(value)
-
-    return check_extra
-
-
-def _datetime_checker(
-    cls: type[Any], field: _Field, wrong: Callable[[Any], ClientValidationError]
-) -> Callable[[Any], Any]:
-    def check_datetime(value: Any) -> Any:
-        if isinstance(value, str):
-            try:
-                return parse_datetime(value)
-            except ValueError:
-                raise _fail(cls, field, f"{value!r} is not an ISO-8601 timestamp") from None
-        if not isinstance(value, datetime):
-            raise wrong(value)
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise _fail(
-                cls,
-                field,
-                "a naive datetime cannot be sent to the Batch service (its time zone is "
-                "unknown); attach one, e.g. value.replace(tzinfo=datetime.UTC)",
-            )
-        return value
-
-    return check_datetime
-
-
-def _duration_checker(
-    cls: type[Any], field: _Field, wrong: Callable[[Any], ClientValidationError]
-) -> Callable[[Any], Any]:
-    def check_duration(value: Any) -> Any:
-        if isinstance(value, timedelta):
-            return value
-        if isinstance(value, str):
-            try:
-                return _parse_duration_cached(value)
-            except ValueError as exc:
-                raise _fail(cls, field, str(exc)) from None
-        raise wrong(value)
-
-    return check_duration
-
-
-def _model_checker(
-    cls: type[Any],
-    field: _Field,
-    model: type[Any],
-    wrong: Callable[[Any], ClientValidationError],
-) -> Callable[[Any], Any]:
-    def check_model(value: Any) -> Any:
-        if isinstance(value, model):
-            return value
-        if isinstance(value, Mapping):
-            return model.from_dict(value)
-        raise wrong(value)
-
-    return check_model
-
-
-def _list_checker(
-    cls: type[Any], field: _Field, item: _Kind, wrong: Callable[[Any], ClientValidationError]
-) -> Callable[[Any], Any]:
-    item_field = _Field(f"{field.name}[]", field.wire, item, required=True)
-    check_item = _checker(cls, item_field)
-    exact: Any = item.target if item.name in ("model", "enum") else str
-
-    def check_list(value: Any) -> Any:
-        if type(value) is list:
-            for element in value:
-                if type(element) is not exact:
-                    break
-            else:
-                return value  # the common case: already the right type, kept as given
-        elif not isinstance(value, list | tuple):
-            raise wrong(value)
-        return [check_item(element) for element in value]
-
-    return check_list
 
 
 # ---------------------------------------------------------------------------------------------
@@ -388,9 +84,9 @@ _EXACT_CHECK: Final = {
 
 
 def _make_init(cls: type[Any]) -> Callable[..., None]:
-    fields = _fields(cls)
+    fields = model_fields(cls)
     namespace: dict[str, Any] = {
-        "_REQUIRED": _REQUIRED,
+        "REQUIRED": REQUIRED,
         "_datetime": datetime,
         "_timedelta": timedelta,
     }
@@ -401,20 +97,20 @@ def _make_init(cls: type[Any]) -> Callable[..., None]:
         if keyword.iskeyword(v) or not v.isidentifier():
             raise TypeError(f"field name {v!r} cannot be an argument")
         if field.kind.name == "extra":
-            params.append(f"{v}=_EMPTY")
-            namespace["_EMPTY"] = _EMPTY
-            namespace["_check_extra"] = _checker(cls, field)
+            params.append(f"{v}=EMPTY")
+            namespace["EMPTY"] = EMPTY
+            namespace["_check_extra"] = checker(cls, field)
             body += [
-                f"    if {v} is _EMPTY:",
+                f"    if {v} is EMPTY:",
                 f"        {v} = {{}}",
                 f"    elif type({v}) is not dict:",
                 f"        {v} = _check_extra({v})",
                 f"    self.{v} = {v}",
             ]
             continue
-        params.append(f"{v}=_REQUIRED" if field.required else f"{v}=None")
+        params.append(f"{v}=REQUIRED" if field.required else f"{v}=None")
         check = f"_check_{index}"
-        namespace[check] = _checker(cls, field)
+        namespace[check] = checker(cls, field)
         kind = field.kind.name
         if kind == "list":
             # Inlined: a list whose items all have the exact type is kept without a call.
@@ -430,7 +126,7 @@ def _make_init(cls: type[Any]) -> Callable[..., None]:
                 f"            if type(_x) is not {exact}:",
                 f"                {v} = {check}({v})",
                 "                break",
-                f"    self.{_RAW if field.lazy else ''}{v} = {v}",
+                f"    self.{RAW if field.lazy else ''}{v} = {v}",
             ]
             continue
         if kind in ("model", "enum"):
@@ -444,10 +140,10 @@ def _make_init(cls: type[Any]) -> Callable[..., None]:
         else:
             body.append(f"    if {v} is not None and {condition}:")
         body.append(f"        {v} = {check}({v})")
-        target = f"{_RAW}{v}" if field.lazy else v
+        target = f"{RAW}{v}" if field.lazy else v
         body.append(f"    self.{target} = {v}")
     source = "def __init__(self, *, " + ", ".join(params) + "):\n" + "\n".join(body) + "\n"
-    init: Callable[..., None] = _compile("__init__", cls, source, namespace)
+    init: Callable[..., None] = compile_function("__init__", cls, source, namespace)
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     init.__doc__ = f"Create a {cls.__name__}; every argument is checked (see the class)."
     return init
@@ -460,7 +156,7 @@ def python_names(cls: type[Any]) -> dict[str, str]:
     if cached is None:
         cached = {
             field.name: field.wire
-            for field in _fields(cls)
+            for field in model_fields(cls)
             if field.kind.name != "extra" and field.name != field.wire
         }
         type.__setattr__(cls, "__wire_python_names__", cached)
@@ -482,7 +178,7 @@ def python_key_error(cls: type[Any], data: Mapping[str, Any]) -> ClientValidatio
 
 
 def _make_from_user(cls: type[Any]) -> Callable[[Any], Any]:
-    fields = _fields(cls)
+    fields = model_fields(cls)
     attr_of = {field.wire: field.name for field in fields if field.kind.name != "extra"}
 
     def from_user(data: Any) -> Any:
@@ -517,7 +213,7 @@ def _make_from_user(cls: type[Any]) -> Callable[[Any], Any]:
 
 
 class _LazyField:
-    """Replaces a lazily converted field's slot descriptor (see ``_Field.lazy``).
+    """Replaces a lazily converted field's slot descriptor (see ``Field.lazy``).
 
     The slot holds what ``structure`` found in the service's JSON -- datetime or duration text,
     a nested object's dict, a list of such dicts -- until the field is first read; the read
@@ -542,7 +238,7 @@ class _LazyField:
     def __init__(
         self,
         cls: type[Any],
-        field: _Field,
+        field: Field,
         slot: Any,
         structure_hook: Callable[[type[Any]], Callable[[Any], Any]],
     ) -> None:
@@ -550,7 +246,7 @@ class _LazyField:
         self._field = field
         self._get = slot.__get__
         self._set = slot.__set__
-        self._check = _checker(cls, field)
+        self._check = checker(cls, field)
         self._is_list = False
         self._item: Any = None
         kind = field.kind
@@ -576,7 +272,7 @@ class _LazyField:
             try:
                 return parse(text)
             except ValueError:
-                raise _fail(self._cls, self._field, f"{text!r} is not {what}") from None
+                raise fail(self._cls, self._field, f"{text!r} is not {what}") from None
 
         return convert
 
@@ -590,10 +286,10 @@ class _LazyField:
             value = self._convert(value)
             self._set(instance, value)
         elif value is not None and not isinstance(value, self._type):
-            raise _fail(
+            raise fail(
                 self._cls,
                 self._field,
-                f"the service sent {type(value).__name__}, not {_describe(self._field.kind)}",
+                f"the service sent {type(value).__name__}, not {describe(self._field.kind)}",
             )
         return value
 
@@ -629,10 +325,10 @@ def install(cls: type[Any], structure_hook: Callable[[type[Any]], Callable[[Any]
     Called by ``models`` once every class is defined (field types must resolve);
     ``structure_hook(model)`` gives the generated ``structure`` of a nested model.
     """
-    for field in _fields(cls):
+    for field in model_fields(cls):
         if field.lazy:
             slot = cls.__dict__[field.name]
-            type.__setattr__(cls, f"{_RAW}{field.name}", slot)
+            type.__setattr__(cls, f"{RAW}{field.name}", slot)
             type.__setattr__(cls, field.name, _LazyField(cls, field, slot, structure_hook))
     type.__setattr__(cls, "__init__", _first_init(cls))
     type.__setattr__(cls, "__wire_from_user__", staticmethod(_make_from_user(cls)))
@@ -710,7 +406,7 @@ def _not_object(cls: type[Any], structure: Callable[[Any], Any]) -> Callable[[An
 
 
 def _list_structure(
-    cls: type[Any], name: str, item: _Kind, hooks: Callable[[type[Any]], Any]
+    cls: type[Any], name: str, item: Kind, hooks: Callable[[type[Any]], Any]
 ) -> Callable[[Any], Any]:
     def not_a_list(value: Any) -> ClientValidationError:
         return ClientValidationError(
@@ -756,7 +452,7 @@ def make_structure(
 ) -> Callable[[Any], Any]:
     """Generate ``structure(data) -> instance`` for a model; ``hooks(model)`` gives the nested
     classes' functions (resolved when this one is generated)."""
-    fields = _fields(cls)
+    fields = model_fields(cls)
     namespace: dict[str, Any] = {"_cls": cls, "_new": object.__new__, "_missing": _missing}
     lines = [
         "def structure(o):",
@@ -778,7 +474,7 @@ def make_structure(
                 "    if v is None:",
                 f"        raise _missing(_cls, {name!r}, {field.wire!r})",
             ]
-        target = f"self.{_RAW}{name}" if field.lazy else f"self.{name}"
+        target = f"self.{RAW}{name}" if field.lazy else f"self.{name}"
         if kind in ("str", "int", "float", "bool") or field.lazy:
             lines.append(f"    {target} = v")  # trusted JSON scalars; wire forms kept to read
         elif kind == "enum":
@@ -818,7 +514,9 @@ def make_structure(
         f"        self.{EXTRA} = {{k: o[k] for k in o if k not in _known}}",
         "    return self",
     ]
-    structure: Callable[[Any], Any] = _compile("structure", cls, "\n".join(lines) + "\n", namespace)
+    structure: Callable[[Any], Any] = compile_function(
+        "structure", cls, "\n".join(lines) + "\n", namespace
+    )
     namespace["_coerce"] = _not_object(cls, structure)
     structure.__qualname__ = f"structure_{cls.__name__}"
     return structure
@@ -848,7 +546,7 @@ def make_unstructure(
     cls: type[Any], hooks: Callable[[type[Any]], Callable[[Any], Any]]
 ) -> Callable[[Any], dict[str, Any]]:
     """Generate ``unstructure(instance) -> wire dict`` for a model (``hooks`` as above)."""
-    fields = _fields(cls)
+    fields = model_fields(cls)
     namespace: dict[str, Any] = {
         "_format_datetime": _format_lazy(format_datetime),
         "_format_duration": _format_lazy(format_duration),
@@ -859,7 +557,7 @@ def make_unstructure(
         key = repr(field.wire)
         if kind == "extra":
             continue
-        source = f"i.{_RAW}{field.name}" if field.lazy else f"i.{field.name}"
+        source = f"i.{RAW}{field.name}" if field.lazy else f"i.{field.name}"
         lines += [f"    v = {source}", "    if v is not None:"]
         if kind in ("str", "int", "float", "bool"):
             value = "v"
@@ -906,7 +604,7 @@ def make_unstructure(
         "                res[k] = extra[k]",
         "    return res",
     ]
-    unstructure: Callable[[Any], dict[str, Any]] = _compile(
+    unstructure: Callable[[Any], dict[str, Any]] = compile_function(
         "unstructure", cls, "\n".join(lines) + "\n", namespace
     )
     unstructure.__qualname__ = f"unstructure_{cls.__name__}"
