@@ -13,14 +13,17 @@ from ._credentials import (
     BATCH_SCOPE,
     AccessTokenLike,
     AsyncTokenCredential,
+    AsyncTokenInfoCredential,
     BearerTokenCredential,
+    NamedKeyCredential,
     SharedKeyCredential,
 )
+from ._options import CallOptions, ConditionalCallOptions
 from ._paging import AsyncPager, Page
 from ._pipeline import DEFAULT_API_VERSION, RetryPolicy
-from ._response import ResponseMetadata
-
-__version__ = "0.1.0"
+from ._response import Response, ResponseMetadata
+from ._retry import is_testing, set_testing
+from ._version import __version__
 
 __all__ = [
     "BATCH_SCOPE",
@@ -28,18 +31,25 @@ __all__ = [
     "AccessTokenLike",
     "AsyncPager",
     "AsyncTokenCredential",
+    "AsyncTokenInfoCredential",
     "BatchClient",
     "BearerTokenCredential",
     "BulkProgress",
     "BulkRetryPolicy",
+    "CallOptions",
+    "ConditionalCallOptions",
+    "NamedKeyCredential",
     "Page",
+    "Response",
     "ResponseMetadata",
     "RetryPolicy",
     "SharedKeyCredential",
     "TaskAddStream",
     "__version__",
     "errors",
+    "is_testing",
     "models",
+    "set_testing",
 ]
 
 # Show the public import path in reprs and docs, as httpx does.
