@@ -50,6 +50,7 @@ from ._fields import (
     model_fields,
     wire_name,
 )
+from ._shapes import SHAPE_NAMESPACE, shape_lines
 from .errors import ClientValidationError
 
 __all__ = [
@@ -361,12 +362,6 @@ def generate_init(cls: type[Any]) -> Callable[..., None]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _missing(cls: type[Any], name: str, wire: str) -> ClientValidationError:
-    return ClientValidationError(
-        f"{cls.__name__}.{name}: the required property {wire!r} is missing or null"
-    )
-
-
 def _enum_fallback(cls: type[Any], name: str, enum_cls: type[enum.Enum]) -> Callable[[Any], Any]:
     def structure_enum(value: Any) -> Any:
         try:
@@ -442,18 +437,27 @@ def _list_structure(
     def structure_strings(value: Any) -> Any:
         if type(value) is not list:
             raise not_a_list(value)
+        for element in value:
+            if type(element) is not str:
+                raise ClientValidationError(
+                    f"{cls.__name__}.{name}: expected a list of strings, "
+                    f"got an item of type {type(element).__name__}"
+                )
         return list(value)
 
     return structure_strings
 
 
 def make_structure(
-    cls: type[Any], hooks: Callable[[type[Any]], Callable[[Any], Any]]
+    cls: type[Any],
+    hooks: Callable[[type[Any]], Callable[[Any], Any]],
+    checks: Callable[[type[Any]], Callable[[Any], None]],
 ) -> Callable[[Any], Any]:
     """Generate ``structure(data) -> instance`` for a model; ``hooks(model)`` gives the nested
-    classes' functions (resolved when this one is generated)."""
+    classes' functions (resolved when this one is generated), ``checks(model)`` their JSON shape
+    checks (``_shapes``): every lazily kept value is checked here, so reading it cannot fail."""
     fields = model_fields(cls)
-    namespace: dict[str, Any] = {"_cls": cls, "_new": object.__new__, "_missing": _missing}
+    namespace: dict[str, Any] = {**SHAPE_NAMESPACE, "_cls": cls, "_new": object.__new__}
     lines = [
         "def structure(o):",
         "    if type(o) is not dict:",
@@ -476,7 +480,13 @@ def make_structure(
             ]
         target = f"self.{RAW}{name}" if field.lazy else f"self.{name}"
         if kind in ("str", "int", "float", "bool") or field.lazy:
-            lines.append(f"    {target} = v")  # trusted JSON scalars; wire forms kept to read
+            # JSON scalars as they are, wire forms kept to read: both checked by JSON type.
+            if field.required:
+                lines += shape_lines(field, index, "    ", namespace, checks)
+            else:
+                lines.append("    if v is not None:")
+                lines += shape_lines(field, index, "        ", namespace, checks)
+            lines.append(f"    {target} = v")
         elif kind == "enum":
             namespace[f"_members_{index}"] = field.kind.target._value2member_map_
             namespace[f"_enum_{index}"] = _enum_fallback(cls, name, field.kind.target)

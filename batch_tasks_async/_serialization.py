@@ -56,6 +56,7 @@ from ._dates import (
     parse_duration,
     parse_http_date,
 )
+from ._shapes import make_check
 from .errors import ClientValidationError
 
 if TYPE_CHECKING:  # models imports this module
@@ -88,6 +89,7 @@ T = TypeVar("T")
 # ---------------------------------------------------------------------------------------------
 
 _STRUCTURE_HOOKS: dict[type[Any], Callable[[Any], Any]] = {}
+_CHECK_HOOKS: dict[type[Any], Callable[[Any], None]] = {}
 _UNSTRUCTURE_HOOKS: dict[type[Any], Callable[[Any], dict[str, Any]]] = {}
 _LOCK: Final = threading.Lock()  # generation is rare; two threads must not build one class twice
 
@@ -97,16 +99,23 @@ def structure_hook(cls: type[Any]) -> Callable[[Any], Any]:
     hook = _STRUCTURE_HOOKS.get(cls)
     if hook is None:
         with _LOCK:
-            hook = _STRUCTURE_HOOKS.get(cls)
-            if hook is None:
-                hook = _STRUCTURE_HOOKS[cls] = make_structure(cls, _structure_hook_unlocked)
+            hook = _structure_hook_unlocked(cls)
     return hook
 
 
 def _structure_hook_unlocked(cls: type[Any]) -> Callable[[Any], Any]:
     hook = _STRUCTURE_HOOKS.get(cls)
     if hook is None:
-        hook = _STRUCTURE_HOOKS[cls] = make_structure(cls, _structure_hook_unlocked)
+        hook = make_structure(cls, _structure_hook_unlocked, _check_hook_unlocked)
+        _STRUCTURE_HOOKS[cls] = hook
+    return hook
+
+
+def _check_hook_unlocked(cls: type[Any]) -> Callable[[Any], None]:
+    """The generated JSON shape ``check(data)`` of ``cls`` (``_shapes``; called under the lock)."""
+    hook = _CHECK_HOOKS.get(cls)
+    if hook is None:
+        hook = _CHECK_HOOKS[cls] = make_check(cls, _check_hook_unlocked)
     return hook
 
 
@@ -262,6 +271,7 @@ def parse_task_add_results(values: list[Any]) -> list[TaskAddResult]:
         return [structure(item) for item in values]
     members: dict[Any, Any] = TaskAddStatus._value2member_map_
     new = object.__new__
+    iso = datetime.fromisoformat
     results: list[TaskAddResult] = []
     append = results.append
     for item in values:
@@ -269,19 +279,23 @@ def parse_task_add_results(values: list[Any]) -> list[TaskAddResult]:
             try:
                 status = members[item["status"]]
                 task_id = item["taskId"]
-                if type(task_id) is str:
+                e_tag = item["eTag"]
+                last_modified = item["lastModified"]
+                location = item["location"]
+                if type(task_id) is str and type(e_tag) is str and type(location) is str:
+                    iso(last_modified)  # checked now, parsed when read (TypeError if not text)
                     result = new(TaskAddResult)
                     result.status = status
                     result.task_id = task_id
-                    result.e_tag = item["eTag"]
-                    result._raw_last_modified = item["lastModified"]  # type: ignore[attr-defined]
-                    result.location = item["location"]
+                    result.e_tag = e_tag
+                    result._raw_last_modified = last_modified  # type: ignore[attr-defined]
+                    result.location = location
                     result._raw_error = None  # type: ignore[attr-defined]
                     result.additional_properties = {}
                     append(result)
                     continue
-            except (KeyError, TypeError):
-                pass
+            except (KeyError, TypeError, ValueError):
+                pass  # the generated hook raises the error, if there is one
         append(structure(item))
     return results
 
