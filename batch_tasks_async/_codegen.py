@@ -50,7 +50,7 @@ from ._fields import (
     model_fields,
     wire_name,
 )
-from ._shapes import SHAPE_NAMESPACE, shape_lines
+from ._shapes import SHAPE_NAMESPACE, present_lines
 from .errors import ClientValidationError
 
 __all__ = [
@@ -473,21 +473,18 @@ def make_structure(
             continue
         known.add(field.wire)
         lines.append(f"    v = get({field.wire!r})")
+        target = f"self.{RAW}{name}" if field.lazy else f"self.{name}"
+        if kind in ("str", "int", "float", "bool") or field.lazy:
+            # JSON scalars as they are, wire forms kept to read: both checked by JSON type.
+            lines += present_lines(field, "    ", namespace, checks)
+            lines.append(f"    {target} = v")
+            continue
         if field.required:
             lines += [
                 "    if v is None:",
                 f"        raise _missing(_cls, {name!r}, {field.wire!r})",
             ]
-        target = f"self.{RAW}{name}" if field.lazy else f"self.{name}"
-        if kind in ("str", "int", "float", "bool") or field.lazy:
-            # JSON scalars as they are, wire forms kept to read: both checked by JSON type.
-            if field.required:
-                lines += shape_lines(field, index, "    ", namespace, checks)
-            else:
-                lines.append("    if v is not None:")
-                lines += shape_lines(field, index, "        ", namespace, checks)
-            lines.append(f"    {target} = v")
-        elif kind == "enum":
+        if kind == "enum":
             namespace[f"_members_{index}"] = field.kind.target._value2member_map_
             namespace[f"_enum_{index}"] = _enum_fallback(cls, name, field.kind.target)
             if field.required:  # None was refused just above

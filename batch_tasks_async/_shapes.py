@@ -28,7 +28,7 @@ from ._dates import _parse_duration_cached
 from ._fields import Field, compile_function, model_fields
 from .errors import ClientValidationError
 
-__all__ = ["make_check", "shape_lines"]
+__all__ = ["SHAPE_NAMESPACE", "make_check", "present_lines", "shape_lines"]
 
 
 def _wrong(cls: type[Any], name: str, value: Any, expected: str) -> ClientValidationError:
@@ -53,6 +53,17 @@ def _not_object(cls: type[Any], value: Any) -> ClientValidationError:
     )
 
 
+#: Duration texts known to parse: they repeat across tasks (retention time, TimeSpan.MaxValue...).
+_GOOD_DURATIONS: Final[set[str]] = set()
+
+
+def _check_duration(value: str) -> None:
+    """Raise ``ValueError`` unless ``value`` is an ISO-8601 duration (remembered if it is)."""
+    _parse_duration_cached(value)
+    if len(_GOOD_DURATIONS) < 1024:
+        _GOOD_DURATIONS.add(value)
+
+
 def _int64_text(value: Any) -> bool:
     """Whether a JSON value that is not an int is an int64's numeric text."""
     if type(value) is not str:
@@ -71,7 +82,8 @@ SHAPE_NAMESPACE: Final[dict[str, Any]] = {
     "_missing": _missing,
     "_not_object": _not_object,
     "_iso": datetime.fromisoformat,
-    "_duration": _parse_duration_cached,
+    "_good_durations": _GOOD_DURATIONS,
+    "_check_duration": _check_duration,
     "_int64_text": _int64_text,
 }
 
@@ -86,61 +98,138 @@ _SCALAR_TESTS: Final = {
 }
 
 
+#: How deep nested objects are checked inline before a call to their class's ``check``.
+_INLINE_DEPTH: Final = 3
+
+
 def shape_lines(
     field: Field,
-    index: int,
     indent: str,
     namespace: dict[str, Any],
     checks: Callable[[type[Any]], Callable[[Any], None]],
+    *,
+    var: str = "v",
+    cls: str = "_cls",
+    depth: int = 0,
 ) -> list[str]:
-    """Source lines raising when ``v`` (not ``None``) does not have ``field``'s JSON shape.
+    """Source lines raising when ``var`` (not ``None``) does not have ``field``'s JSON shape.
 
-    ``_cls`` must name the model class in the generated function's namespace; ``checks(model)``
-    gives a nested model's generated ``check``.
+    ``cls`` names the model class in the generated function's ``namespace``; ``checks(model)``
+    gives a nested model's generated ``check``. Nested objects are checked inline (the first
+    few levels) or by that ``check``; names the lines need are added to ``namespace``.
     """
     kind = field.kind.name
     name = field.name
+    v = var
 
-    def raise_wrong(expected: str, value: str = "v") -> str:
-        return f"raise _wrong(_cls, {name!r}, {value}, {expected!r})"
+    def raise_wrong(expected: str, value: str = v) -> str:
+        return f"raise _wrong({cls}, {name!r}, {value}, {expected!r})"
+
+    def bind(value: Any) -> str:
+        key = f"_n{len(namespace)}"
+        namespace[key] = value
+        return key
 
     if kind in _SCALAR_TESTS:
         test, expected = _SCALAR_TESTS[kind]
-        return [f"{indent}if {test}:", f"{indent}    {raise_wrong(expected)}"]
-    if kind in ("datetime", "duration"):
-        parse, expected = (
-            ("_iso", "an ISO-8601 timestamp")
-            if kind == "datetime"
-            else ("_duration", "an ISO-8601 duration")
-        )
         return [
-            f"{indent}if type(v) is not str:",
+            f"{indent}if {test.replace('(v)', f'({v})')}:",
             f"{indent}    {raise_wrong(expected)}",
+        ]
+    if kind == "datetime":
+        return [
+            f"{indent}if type({v}) is not str:",
+            f"{indent}    {raise_wrong('an ISO-8601 timestamp')}",
             f"{indent}try:",
-            f"{indent}    {parse}(v)",
+            f"{indent}    _iso({v})",
             f"{indent}except ValueError:",
-            f"{indent}    raise _bad_text(_cls, {name!r}, v, {expected!r}) from None",
+            f"{indent}    raise _bad_text({cls}, {name!r}, {v}, 'an ISO-8601 timestamp') from None",
+        ]
+    if kind == "duration":
+        return [
+            f"{indent}if type({v}) is not str:",
+            f"{indent}    {raise_wrong('an ISO-8601 duration')}",
+            f"{indent}if {v} not in _good_durations:",
+            f"{indent}    try:",
+            f"{indent}        _check_duration({v})",
+            f"{indent}    except ValueError:",
+            f"{indent}        raise _bad_text("
+            f"{cls}, {name!r}, {v}, 'an ISO-8601 duration') from None",
         ]
     if kind == "model":
-        namespace[f"_check_{index}"] = checks(field.kind.target)
-        return [
-            f"{indent}if type(v) is not dict:",
+        lines = [
+            f"{indent}if type({v}) is not dict:",
             f"{indent}    {raise_wrong('a JSON object')}",
-            f"{indent}_check_{index}(v)",
         ]
+        if depth >= _INLINE_DEPTH:
+            return [*lines, f"{indent}{bind(checks(field.kind.target))}({v})"]
+        return lines + _object_lines(
+            field.kind.target, v, indent, namespace, checks, bind(field.kind.target), depth + 1
+        )
     if kind == "list":
         item = field.kind.target
-        lines = [f"{indent}if type(v) is not list:", f"{indent}    {raise_wrong('a JSON array')}"]
+        lines = [f"{indent}if type({v}) is not list:", f"{indent}    {raise_wrong('a JSON array')}"]
+        x = f"x{depth}"
         if item.name == "model":
-            namespace[f"_check_{index}"] = checks(item.target)
-            return [*lines, f"{indent}for x in v:", f"{indent}    _check_{index}(x)"]
+            check = bind(checks(item.target))
+            return [*lines, f"{indent}for {x} in {v}:", f"{indent}    {check}({x})"]
         return [
             *lines,
-            f"{indent}for x in v:",
-            f"{indent}    if type(x) is not str:",
-            f"{indent}        {raise_wrong('a list of strings', 'x')}",
+            f"{indent}for {x} in {v}:",
+            f"{indent}    if type({x}) is not str:",
+            f"{indent}        {raise_wrong('a list of strings', x)}",
         ]
     raise TypeError(f"no JSON shape for field kind {kind!r}")
+
+
+def _object_lines(
+    model: type[Any],
+    obj: str,
+    indent: str,
+    namespace: dict[str, Any],
+    checks: Callable[[type[Any]], Callable[[Any], None]],
+    cls: str,
+    depth: int,
+) -> list[str]:
+    """Lines checking the properties of ``obj``, a dict, against the fields of ``model``."""
+    get, v = f"get{depth}", f"v{depth}"
+    lines = [f"{indent}{get} = {obj}.get"]
+    for field in model_fields(model):
+        if field.kind.name != "extra":
+            lines.append(f"{indent}{v} = {get}({field.wire!r})")
+            lines += present_lines(field, indent, namespace, checks, var=v, cls=cls, depth=depth)
+    return lines
+
+
+def present_lines(
+    field: Field,
+    indent: str,
+    namespace: dict[str, Any],
+    checks: Callable[[type[Any]], Callable[[Any], None]],
+    *,
+    var: str = "v",
+    cls: str = "_cls",
+    depth: int = 0,
+) -> list[str]:
+    """Lines checking ``var``, the JSON value of ``field`` or ``None`` when it is absent: a
+    required property must be present, a present one must have its JSON shape."""
+    v = var
+    if field.required:
+        return [
+            f"{indent}if {v} is None:",
+            f"{indent}    raise _missing({cls}, {field.name!r}, {field.wire!r})",
+            *shape_lines(field, indent, namespace, checks, var=v, cls=cls, depth=depth),
+        ]
+    if field.kind.name in _SCALAR_TESTS:  # one test when the value has its type
+        test, expected = _SCALAR_TESTS[field.kind.name]
+        return [
+            f"{indent}if {test.replace('(v)', f'({v})')} and {v} is not None:",
+            f"{indent}    raise _wrong({cls}, {field.name!r}, {v}, {expected!r})",
+        ]
+    return [
+        f"{indent}if {v} is not None:",
+        *shape_lines(field, indent + "    ", namespace, checks, var=v, cls=cls, depth=depth),
+    ]
 
 
 def make_check(
@@ -153,22 +242,9 @@ def make_check(
         "def check(o):",
         "    if type(o) is not dict:",
         "        raise _not_object(_cls, o)",
-        "    get = o.get",
+        *_object_lines(cls, "o", "    ", namespace, checks, "_cls", 1),
+        "    return None",
     ]
-    for index, field in enumerate(model_fields(cls)):
-        if field.kind.name == "extra":
-            continue
-        lines.append(f"    v = get({field.wire!r})")
-        if field.required:
-            lines += [
-                "    if v is None:",
-                f"        raise _missing(_cls, {field.name!r}, {field.wire!r})",
-            ]
-            lines += shape_lines(field, index, "    ", namespace, checks)
-        else:
-            lines.append("    if v is not None:")
-            lines += shape_lines(field, index, "        ", namespace, checks)
-    lines.append("    return None")
     check: Callable[[Any], None] = compile_function(
         "check", cls, "\n".join(lines) + "\n", namespace
     )
