@@ -12,11 +12,12 @@ and cattrs use, specialised to the SDK's few field kinds):
   wire JSON (camelCase keys, the same as ``from_dict``).
 * ``from_user`` (``from_dict``): a mapping of wire names to values, through that ``__init__``.
 * ``structure`` (``from_wire``, every response): builds the instance without calling
-  ``__init__`` (the service's JSON scalars are trusted, as before). Datetimes, durations, nested
-  objects and lists of them are kept in their wire form and converted when first read, by a
-  descriptor (``_LazyField``) that replaces the field's slot descriptor; the slot stays
-  reachable as ``_raw_<field>`` for the generated code. A required property that is missing
-  raises ``ClientValidationError``.
+  ``__init__``. Datetimes, durations, nested objects and lists of them are kept in their wire
+  form and converted when first read, by a descriptor (``_LazyField``) that replaces the field's
+  slot descriptor; the slot stays reachable as ``_raw_<field>`` for the generated code. Every
+  present property is checked by its JSON shape first (``_shapes``: nested objects recursively),
+  so that first read cannot fail; a bad shape or a missing required property raises
+  ``ClientValidationError``, which the client's reply reader turns into ``ResponseDecodeError``.
 * ``unstructure`` (``to_wire``/``dumps``): the wire dict, unset properties left out; unread
   datetime and duration text is written back as it came, unread nested objects are converted
   first (so enum spellings come out the same whether or not they were read).

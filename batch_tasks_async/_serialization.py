@@ -15,6 +15,7 @@ models' field types; nothing is written per field:
   :class:`~datetime.timedelta` values, parsed and formatted by ``_dates`` (their one home; the
   helpers are re-exported here for older imports). In models read from the service they are
   parsed when first read: until then the model holds the wire text and sends it back as it came.
+  Replies are checked by JSON shape when structured (``_shapes``), so those reads cannot fail.
 
 :func:`prepare` generates every class's functions at once (the client calls it when it is made,
 so the first request does not pay for code generation). :data:`converter` is a cattrs converter
@@ -193,14 +194,16 @@ def to_wire(obj: Any) -> dict[str, Any]:
 def from_wire(cls: type[T], data: Any) -> T:
     """Structure wire JSON from the service (an already parsed dict) into the model ``cls``.
 
-    The service's JSON scalars are taken as they are; datetimes and durations are parsed when
-    first read. For data from users, ``cls.from_dict`` checks every value instead.
+    Every present property is checked by its JSON shape (nested objects recursively, datetime
+    and duration text parsed); datetimes, durations and nested objects are then converted when
+    first read, which cannot fail. For data from users, ``cls.from_dict`` checks every value
+    as the constructor does.
 
     Raises:
         TypeError: ``cls`` is not a model.
-        ClientValidationError: ``data`` (or a nested value that must be an object or an array)
-            has the wrong JSON type, a required property is missing or null, or an enum or
-            int64 value has the wrong type.
+        ClientValidationError: ``data`` or a value inside it, however deep, has the wrong JSON
+            type or unparsable datetime/duration text, or a required property is missing or
+            null (``_response`` turns this into ``ResponseDecodeError`` for the caller).
     """
     hook = _STRUCTURE_HOOKS.get(cls)
     if hook is None:
