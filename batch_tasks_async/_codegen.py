@@ -12,11 +12,12 @@ and cattrs use, specialised to the SDK's few field kinds):
   wire JSON (camelCase keys, the same as ``from_dict``).
 * ``from_user`` (``from_dict``): a mapping of wire names to values, through that ``__init__``.
 * ``structure`` (``from_wire``, every response): builds the instance without calling
-  ``__init__`` (the service's JSON scalars are trusted, as before). Datetimes, durations, nested
-  objects and lists of them are kept in their wire form and converted when first read, by a
-  descriptor (``_LazyField``) that replaces the field's slot descriptor; the slot stays
-  reachable as ``_raw_<field>`` for the generated code. A required property that is missing
-  raises ``ClientValidationError``.
+  ``__init__``. Datetimes, durations, nested objects and lists of them are kept in their wire
+  form and converted when first read, by a descriptor (``_LazyField``) that replaces the field's
+  slot descriptor; the slot stays reachable as ``_raw_<field>`` for the generated code. Every
+  present property is checked by its JSON shape first (``_shapes``: nested objects recursively),
+  so that first read cannot fail; a bad shape or a missing required property raises
+  ``ClientValidationError``, which the client's reply reader turns into ``ResponseDecodeError``.
 * ``unstructure`` (``to_wire``/``dumps``): the wire dict, unset properties left out; unread
   datetime and duration text is written back as it came, unread nested objects are converted
   first (so enum spellings come out the same whether or not they were read).
@@ -50,6 +51,7 @@ from ._fields import (
     model_fields,
     wire_name,
 )
+from ._shapes import SHAPE_NAMESPACE, present_lines
 from .errors import ClientValidationError
 
 __all__ = [
@@ -361,12 +363,6 @@ def generate_init(cls: type[Any]) -> Callable[..., None]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _missing(cls: type[Any], name: str, wire: str) -> ClientValidationError:
-    return ClientValidationError(
-        f"{cls.__name__}.{name}: the required property {wire!r} is missing or null"
-    )
-
-
 def _enum_fallback(cls: type[Any], name: str, enum_cls: type[enum.Enum]) -> Callable[[Any], Any]:
     def structure_enum(value: Any) -> Any:
         try:
@@ -442,18 +438,27 @@ def _list_structure(
     def structure_strings(value: Any) -> Any:
         if type(value) is not list:
             raise not_a_list(value)
+        for element in value:
+            if type(element) is not str:
+                raise ClientValidationError(
+                    f"{cls.__name__}.{name}: expected a list of strings, "
+                    f"got an item of type {type(element).__name__}"
+                )
         return list(value)
 
     return structure_strings
 
 
 def make_structure(
-    cls: type[Any], hooks: Callable[[type[Any]], Callable[[Any], Any]]
+    cls: type[Any],
+    hooks: Callable[[type[Any]], Callable[[Any], Any]],
+    checks: Callable[[type[Any]], Callable[[Any], None]],
 ) -> Callable[[Any], Any]:
     """Generate ``structure(data) -> instance`` for a model; ``hooks(model)`` gives the nested
-    classes' functions (resolved when this one is generated)."""
+    classes' functions (resolved when this one is generated), ``checks(model)`` their JSON shape
+    checks (``_shapes``): every lazily kept value is checked here, so reading it cannot fail."""
     fields = model_fields(cls)
-    namespace: dict[str, Any] = {"_cls": cls, "_new": object.__new__, "_missing": _missing}
+    namespace: dict[str, Any] = {**SHAPE_NAMESPACE, "_cls": cls, "_new": object.__new__}
     lines = [
         "def structure(o):",
         "    if type(o) is not dict:",
@@ -469,15 +474,18 @@ def make_structure(
             continue
         known.add(field.wire)
         lines.append(f"    v = get({field.wire!r})")
+        target = f"self.{RAW}{name}" if field.lazy else f"self.{name}"
+        if kind in ("str", "int", "float", "bool") or field.lazy:
+            # JSON scalars as they are, wire forms kept to read: both checked by JSON type.
+            lines += present_lines(field, "    ", namespace, checks)
+            lines.append(f"    {target} = v")
+            continue
         if field.required:
             lines += [
                 "    if v is None:",
                 f"        raise _missing(_cls, {name!r}, {field.wire!r})",
             ]
-        target = f"self.{RAW}{name}" if field.lazy else f"self.{name}"
-        if kind in ("str", "int", "float", "bool") or field.lazy:
-            lines.append(f"    {target} = v")  # trusted JSON scalars; wire forms kept to read
-        elif kind == "enum":
+        if kind == "enum":
             namespace[f"_members_{index}"] = field.kind.target._value2member_map_
             namespace[f"_enum_{index}"] = _enum_fallback(cls, name, field.kind.target)
             if field.required:  # None was refused just above

@@ -15,6 +15,7 @@ models' field types; nothing is written per field:
   :class:`~datetime.timedelta` values, parsed and formatted by ``_dates`` (their one home; the
   helpers are re-exported here for older imports). In models read from the service they are
   parsed when first read: until then the model holds the wire text and sends it back as it came.
+  Replies are checked by JSON shape when structured (``_shapes``), so those reads cannot fail.
 
 :func:`prepare` generates every class's functions at once (the client calls it when it is made,
 so the first request does not pay for code generation). :data:`converter` is a cattrs converter
@@ -56,6 +57,7 @@ from ._dates import (
     parse_duration,
     parse_http_date,
 )
+from ._shapes import make_check
 from .errors import ClientValidationError
 
 if TYPE_CHECKING:  # models imports this module
@@ -88,6 +90,7 @@ T = TypeVar("T")
 # ---------------------------------------------------------------------------------------------
 
 _STRUCTURE_HOOKS: dict[type[Any], Callable[[Any], Any]] = {}
+_CHECK_HOOKS: dict[type[Any], Callable[[Any], None]] = {}
 _UNSTRUCTURE_HOOKS: dict[type[Any], Callable[[Any], dict[str, Any]]] = {}
 _LOCK: Final = threading.Lock()  # generation is rare; two threads must not build one class twice
 
@@ -97,16 +100,23 @@ def structure_hook(cls: type[Any]) -> Callable[[Any], Any]:
     hook = _STRUCTURE_HOOKS.get(cls)
     if hook is None:
         with _LOCK:
-            hook = _STRUCTURE_HOOKS.get(cls)
-            if hook is None:
-                hook = _STRUCTURE_HOOKS[cls] = make_structure(cls, _structure_hook_unlocked)
+            hook = _structure_hook_unlocked(cls)
     return hook
 
 
 def _structure_hook_unlocked(cls: type[Any]) -> Callable[[Any], Any]:
     hook = _STRUCTURE_HOOKS.get(cls)
     if hook is None:
-        hook = _STRUCTURE_HOOKS[cls] = make_structure(cls, _structure_hook_unlocked)
+        hook = make_structure(cls, _structure_hook_unlocked, _check_hook_unlocked)
+        _STRUCTURE_HOOKS[cls] = hook
+    return hook
+
+
+def _check_hook_unlocked(cls: type[Any]) -> Callable[[Any], None]:
+    """The generated JSON shape ``check(data)`` of ``cls`` (``_shapes``; called under the lock)."""
+    hook = _CHECK_HOOKS.get(cls)
+    if hook is None:
+        hook = _CHECK_HOOKS[cls] = make_check(cls, _check_hook_unlocked)
     return hook
 
 
@@ -184,14 +194,16 @@ def to_wire(obj: Any) -> dict[str, Any]:
 def from_wire(cls: type[T], data: Any) -> T:
     """Structure wire JSON from the service (an already parsed dict) into the model ``cls``.
 
-    The service's JSON scalars are taken as they are; datetimes and durations are parsed when
-    first read. For data from users, ``cls.from_dict`` checks every value instead.
+    Every present property is checked by its JSON shape (nested objects recursively, datetime
+    and duration text parsed); datetimes, durations and nested objects are then converted when
+    first read, which cannot fail. For data from users, ``cls.from_dict`` checks every value
+    as the constructor does.
 
     Raises:
         TypeError: ``cls`` is not a model.
-        ClientValidationError: ``data`` (or a nested value that must be an object or an array)
-            has the wrong JSON type, a required property is missing or null, or an enum or
-            int64 value has the wrong type.
+        ClientValidationError: ``data`` or a value inside it, however deep, has the wrong JSON
+            type or unparsable datetime/duration text, or a required property is missing or
+            null (``_response`` turns this into ``ResponseDecodeError`` for the caller).
     """
     hook = _STRUCTURE_HOOKS.get(cls)
     if hook is None:
@@ -262,6 +274,7 @@ def parse_task_add_results(values: list[Any]) -> list[TaskAddResult]:
         return [structure(item) for item in values]
     members: dict[Any, Any] = TaskAddStatus._value2member_map_
     new = object.__new__
+    iso = datetime.fromisoformat
     results: list[TaskAddResult] = []
     append = results.append
     for item in values:
@@ -269,19 +282,23 @@ def parse_task_add_results(values: list[Any]) -> list[TaskAddResult]:
             try:
                 status = members[item["status"]]
                 task_id = item["taskId"]
-                if type(task_id) is str:
+                e_tag = item["eTag"]
+                last_modified = item["lastModified"]
+                location = item["location"]
+                if type(task_id) is str and type(e_tag) is str and type(location) is str:
+                    iso(last_modified)  # checked now, parsed when read (TypeError if not text)
                     result = new(TaskAddResult)
                     result.status = status
                     result.task_id = task_id
-                    result.e_tag = item["eTag"]
-                    result._raw_last_modified = item["lastModified"]  # type: ignore[attr-defined]
-                    result.location = item["location"]
+                    result.e_tag = e_tag
+                    result._raw_last_modified = last_modified  # type: ignore[attr-defined]
+                    result.location = location
                     result._raw_error = None  # type: ignore[attr-defined]
                     result.additional_properties = {}
                     append(result)
                     continue
-            except (KeyError, TypeError):
-                pass
+            except (KeyError, TypeError, ValueError):
+                pass  # the generated hook raises the error, if there is one
         append(structure(item))
     return results
 

@@ -20,8 +20,10 @@ Conventions:
   from one, checked like the constructor. Both go through the SDK's single converter
   (``batch_tasks_async._serialization``).
 * Models read from the service convert datetimes, durations and nested objects when they are
-  first read (a listing of many tasks stays cheap); properties of response-only objects that a
-  reply may leave out are optional even where the spec calls them required.
+  first read (a listing of many tasks stays cheap), after checking the reply's JSON shape when it
+  is structured, so a malformed reply fails at the call, not on a read; properties of
+  response-only objects that a reply may leave out are optional even where the spec calls them
+  required.
 * Forward compatibility: every model has ``additional_properties``, a dict holding the JSON
   properties this SDK version does not declare (properties added by newer service versions,
   properties of older api-versions, ``odata.*`` annotations such as ``odata.metadata`` or

@@ -23,6 +23,7 @@ from batch_tasks_async._serialization import (
     loads,
     parse_datetime,
     parse_duration,
+    parse_task_add_results,
     python_key_error,
     to_wire,
 )
@@ -730,37 +731,80 @@ def test_response_sub_objects_may_lack_properties_the_spec_calls_required() -> N
 def test_a_reply_missing_a_required_property_raises_a_typed_error() -> None:
     with pytest.raises(ClientValidationError, match=r"TaskAddResult\.status: .*'status'"):
         from_wire(models.TaskAddResult, {"taskId": "t"})
-    # Nested objects are converted when first read, so the error comes from that read.
-    task = from_wire(models.CloudTask, {"id": "t", "containerSettings": {"registry": {}}})
+    # Nested objects are converted when first read, but checked when the reply is structured.
     with pytest.raises(ClientValidationError, match=r"TaskContainerSettings\.image_name"):
-        _ = task.container_settings
+        from_wire(models.CloudTask, {"id": "t", "containerSettings": {"registry": {}}})
+    with pytest.raises(ClientValidationError, match=r"ExitCodeMapping\.exit_options"):
+        from_wire(models.CloudTask, {"exitConditions": {"exitCodes": [{"code": 1}]}})
 
 
 @pytest.mark.parametrize(
-    ("body", "read", "match"),
+    ("body", "match"),
     [
-        ({"constraints": "x"}, "constraints", r"CloudTask\.constraints: .*str"),
-        ({"resourceFiles": {}}, "resource_files", r"CloudTask\.resource_files: .*dict"),
-        ({"resourceFiles": ["x"]}, "resource_files", r"ResourceFile expects a JSON object"),
-        ({"creationTime": "yesterday"}, "creation_time", r"creation_time: 'yesterday' is not"),
-        ({"creationTime": 5}, "creation_time", r"creation_time: the service sent int"),
+        ({"constraints": "x"}, r"CloudTask\.constraints: .*str"),
+        ({"constraints": {"retentionTime": 7}}, r"TaskConstraints\.retention_time: .*int"),
+        ({"constraints": {"retentionTime": "7d"}}, r"retention_time: '7d' is not"),
+        ({"resourceFiles": {}}, r"CloudTask\.resource_files: .*dict"),
+        ({"resourceFiles": ["x"]}, r"ResourceFile expects a JSON object"),
+        ({"resourceFiles": [{"filePath": 5}]}, r"ResourceFile\.file_path: .*int"),
+        ({"creationTime": "yesterday"}, r"creation_time: 'yesterday' is not"),
+        ({"creationTime": 5}, r"creation_time: the service sent int"),
+        ({"commandLine": 5}, r"CloudTask\.command_line: the service sent int"),
+        ({"stats": {"readIOps": "many"}}, r"TaskStatistics\.read_iops: .*str"),
+        ({"stats": {"userCPUTime": []}}, r"TaskStatistics\.user_cpu_time: .*list"),
+        ({"executionInfo": {"exitCode": True}}, r"exit_code: the service sent bool"),
+        ({"executionInfo": {"failureInfo": {"details": [{"name": 5}]}}}, r"NameValuePair\.name"),
+        ({"exitConditions": {"preProcessingError": []}}, r"pre_processing_error: .*list"),
+        ({"affinityInfo": {}}, r"AffinityInformation\.affinity_id: .*missing"),
     ],
 )
-def test_malformed_nested_values_raise_typed_errors_when_read(
-    body: dict[str, Any], read: str, match: str
+def test_malformed_nested_values_raise_typed_errors_when_structured(
+    body: dict[str, Any], match: str
 ) -> None:
-    task = from_wire(models.CloudTask, {"id": "t", **body})
     with pytest.raises(ClientValidationError, match=match):
-        getattr(task, read)
-    assert task.to_dict() == {"id": "t", **body}  # what was not converted goes back as it came
+        from_wire(models.CloudTask, {"id": "t", **body})
+
+
+def test_every_field_of_a_structured_reply_reads_without_error() -> None:
+    body = _listed_task()
+    task = from_wire(models.CloudTask, body)
+    for model in _walk(task):
+        for field in attrs.fields(type(model)):
+            getattr(model, field.name)  # nested values convert here; none can fail
+
+
+def _walk(model: Any) -> Any:
+    yield model
+    for field in attrs.fields(type(model)):
+        value = getattr(model, field.name)
+        for item in value if isinstance(value, list) else [value]:
+            if attrs.has(type(item)):
+                yield from _walk(item)
 
 
 def test_malformed_scalars_in_a_reply_raise_typed_errors() -> None:
     with pytest.raises(ClientValidationError, match=r"CloudTask\.state: expected a TaskState"):
         from_wire(models.CloudTask, {"state": ["active"]})
-    page = from_wire(models.CloudTaskListResult, {"value": {"id": "t"}})
     with pytest.raises(ClientValidationError, match=r"CloudTaskListResult\.value: .*sent dict"):
-        _ = page.value
+        from_wire(models.CloudTaskListResult, {"value": {"id": "t"}})
+    with pytest.raises(ClientValidationError, match=r"CloudTask\.url: the service sent float"):
+        from_wire(models.CloudTask, {"url": 1.5})
+    with pytest.raises(ClientValidationError, match=r"TaskAddResult\.last_modified: 'x' is not"):
+        parse_task_add_results(
+            [
+                {
+                    "status": "success",
+                    "taskId": "t",
+                    "eTag": "e",
+                    "lastModified": "x",
+                    "location": "l",
+                }
+            ]
+        )
+    results = parse_task_add_results(
+        [{"status": "success", "taskId": "t", "eTag": "e", "lastModified": TICKS, "location": "l"}]
+    )
+    assert results[0].last_modified == parse_datetime(TICKS)
 
 
 def test_listed_models_convert_on_first_read_and_round_trip_exactly() -> None:
