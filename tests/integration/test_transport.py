@@ -10,7 +10,7 @@ import anyio
 import httpx
 import pytest
 
-from batch_tasks_async._transport import _Pool, make_transport
+from batch_tasks_async._transport import AnyioTransport, make_transport
 
 pytestmark = pytest.mark.anyio
 
@@ -82,7 +82,7 @@ def client(limit: int = 64) -> httpx.AsyncClient:
 
 async def test_the_tuned_pool_is_installed() -> None:
     transport = make_transport(httpx.Limits(max_connections=4))
-    assert isinstance(transport._pool, _Pool)
+    assert isinstance(transport, AnyioTransport)
     await transport.aclose()
 
 
