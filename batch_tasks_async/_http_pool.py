@@ -245,18 +245,10 @@ class AnyioTransport(httpx.AsyncBaseTransport):
         host = raw_host.decode("ascii")
         try:
             with anyio.fail_after(timeouts.get("connect")):
-                stream: anyio.abc.ByteStream
-                if scheme == b"https":
-                    sni = request.extensions.get("sni_hostname") or host
-                    stream = await anyio.connect_tcp(
-                        host,
-                        port,
-                        ssl_context=self._context(),
-                        tls_hostname=sni.decode("ascii") if isinstance(sni, bytes) else sni,
-                        tls_standard_compatible=False,
-                    )
-                else:
-                    stream = await anyio.connect_tcp(host, port)
+                sni = request.extensions.get("sni_hostname") or host
+                stream = await self._open_stream(
+                    scheme, host, port, sni.decode("ascii") if isinstance(sni, bytes) else sni
+                )
         except TimeoutError:
             self._open -= 1
             self._hand_slot()
@@ -278,6 +270,20 @@ class AnyioTransport(httpx.AsyncBaseTransport):
             self._hand_slot()
             raise
         return Connection(origin, stream, self._release)
+
+    async def _open_stream(
+        self, scheme: bytes, host: str, port: int, server_hostname: str
+    ) -> anyio.abc.ByteStream:
+        """The TCP connection, TLS-wrapped for https (the handshake included)."""
+        if scheme == b"https":
+            return await anyio.connect_tcp(
+                host,
+                port,
+                ssl_context=self._context(),
+                tls_hostname=server_hostname,
+                tls_standard_compatible=False,
+            )
+        return await anyio.connect_tcp(host, port)
 
     async def _release(self, connection: Connection) -> None:
         """Take a connection back after an exchange: reuse it, hand it on, or close it."""
