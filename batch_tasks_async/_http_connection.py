@@ -13,6 +13,7 @@ working; each carries ``request_sent`` (see
 
 from __future__ import annotations
 
+import asyncio
 import math
 import select
 from collections.abc import AsyncIterator, Callable
@@ -72,8 +73,20 @@ class StaleConnection(Exception):  # noqa: N818 - a signal, not an error users s
     arrived, and the request can be sent again safely on a new connection."""
 
 
-def _deadline(timeout: float | None) -> float:
-    return math.inf if timeout is None else anyio.current_time() + timeout
+def _backend_timing() -> tuple[type[anyio.CancelScope], Callable[[], float]]:
+    """The running backend's cancel scope class and clock, looked up once per connection.
+
+    ``anyio.CancelScope(...)`` and ``anyio.current_time()`` find the backend on every call,
+    which costs more than the scope itself; a connection makes one or two per request.
+    """
+    scope_type = type(anyio.CancelScope())
+    if scope_type.__module__.endswith("_asyncio"):
+        return scope_type, asyncio.get_running_loop().time
+    if scope_type.__module__.endswith("_trio"):
+        import trio
+
+        return scope_type, trio.current_time
+    return scope_type, anyio.current_time
 
 
 class Connection:
@@ -88,6 +101,7 @@ class Connection:
 
     __slots__ = (
         "_body",
+        "_clock",
         "_complete",
         "_has_length",
         "_head_done",
@@ -100,6 +114,7 @@ class Connection:
         "_reason",
         "_received",
         "_release",
+        "_scope_type",
         "_status",
         "_unexpected",
         "closed",
@@ -119,6 +134,7 @@ class Connection:
         self.origin = origin
         self.stream = stream
         self._release = release
+        self._scope_type, self._clock = _backend_timing()
         # One poll object per connection, registered once: checking an idle connection is then
         # a single poll(2) call.
         self._poller: select.poll | None = None
@@ -233,6 +249,9 @@ class Connection:
 
     # -- one exchange ----------------------------------------------------------------------
 
+    def _deadline(self, timeout: float | None) -> float:
+        return math.inf if timeout is None else self._clock() + timeout
+
     def _feed(self, data: bytes, request: httpx.Request) -> None:
         self._received += len(data)
         try:
@@ -324,7 +343,7 @@ class Connection:
         write_timeout = timeouts.get("write")
         writing = True
         write_failed: BaseException | None = None
-        with anyio.CancelScope(deadline=_deadline(write_timeout)) as scope:
+        with self._scope_type(deadline=self._deadline(write_timeout)) as scope:
             try:
                 await self.stream.send(head)
                 if body is not None:
@@ -336,7 +355,7 @@ class Connection:
                 # read what it said before deciding.
                 write_failed = exc
             writing = False
-            scope.deadline = _deadline(read_timeout)
+            scope.deadline = self._deadline(read_timeout)
             # Sent again only when it was never written whole. A request written whole may have
             # been carried out even when the reply never came (the server committed, then
             # dropped the connection): that is the pipeline's to decide, with request_sent.
@@ -345,7 +364,7 @@ class Connection:
                 while not self._head_done:
                     await self._receive(request, retry_allowed=retry)
                     if not self._head_done:
-                        scope.deadline = _deadline(read_timeout)
+                        scope.deadline = self._deadline(read_timeout)
             except (httpx.ReadError, httpx.RemoteProtocolError):
                 if write_failed is not None and self._received == 0:
                     # The request was never written whole: the server cannot have acted on it.
@@ -395,13 +414,13 @@ class Connection:
         async for part in body:
             if not part:
                 continue
-            scope.deadline = _deadline(timeout)
+            scope.deadline = self._deadline(timeout)
             if chunked:
                 await self.stream.send(b"%x\r\n%b\r\n" % (len(part), part))
             else:
                 await self.stream.send(part)
         if chunked:
-            scope.deadline = _deadline(timeout)
+            scope.deadline = self._deadline(timeout)
             await self.stream.send(b"0\r\n\r\n")
 
     async def read_body(self, request: httpx.Request, read_timeout: float | None) -> bytes | None:
@@ -409,7 +428,7 @@ class Connection:
         while not self._body:
             if self._complete:
                 return None
-            with anyio.CancelScope(deadline=_deadline(read_timeout)) as scope:
+            with self._scope_type(deadline=self._deadline(read_timeout)) as scope:
                 await self._receive(request, retry_allowed=False)
             if scope.cancelled_caught:
                 self._keep_alive = False
