@@ -492,26 +492,28 @@ def _floor_requests(spec: WorkerSpec, job: str, prefix: str, count: int) -> list
     return requests
 
 
-async def _floor_send(host: str, port: int, requests: list[bytes], concurrency: int) -> int:
-    """Send ``requests`` over ``concurrency`` keep-alive connections; count ``Success``."""
+async def _floor_connect(host: str, port: int, concurrency: int) -> list[Any]:
+    """``concurrency`` keep-alive connections, opened before the timer starts (the SDKs'
+    connections are already open after their warm-up)."""
+    return [await asyncio.open_connection(host, port) for _ in range(concurrency)]
+
+
+async def _floor_send(connections: list[Any], requests: list[bytes]) -> int:
+    """Send ``requests`` over ``connections``, one in flight on each; count ``Success``."""
     queue = iter(requests)
     added = 0
 
-    async def connection() -> None:
+    async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         nonlocal added
-        reader, writer = await asyncio.open_connection(host, port)
-        try:
-            for request in queue:
-                writer.write(request)
-                head = await reader.readuntil(b"\r\n\r\n")
-                start = head.find(b"content-length:") + 15
-                length = int(head[start : head.find(b"\r\n", start)])
-                body = await reader.readexactly(length)
-                added += body.count(b'"status":"Success"')
-        finally:
-            writer.close()
+        for request in queue:
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            start = head.find(b"content-length:") + 15
+            length = int(head[start : head.find(b"\r\n", start)])
+            body = await reader.readexactly(length)
+            added += body.count(b'"status":"Success"')
 
-    await asyncio.gather(*(connection() for _ in range(concurrency)))
+    await asyncio.gather(*(connection(reader, writer) for reader, writer in connections))
     return added
 
 
@@ -524,9 +526,9 @@ def _run_floor(spec: WorkerSpec) -> dict[str, Any]:
     count = int(spec["count"])
 
     async def main() -> dict[str, Any]:
+        connections = await _floor_connect(host, port, concurrency)
         if spec.get("warmup"):
-            warm = _floor_requests(spec, WARMUP_JOB, "warm-", WARMUP_TASKS)
-            await _floor_send(host, port, warm, concurrency)
+            await _floor_send(connections, _floor_requests(spec, WARMUP_JOB, "warm-", WARMUP_TASKS))
         requests = _floor_requests(spec, spec["job_id"], spec["id_prefix"], count)
         gc.collect()
         base_rss = _current_rss_bytes()
@@ -535,10 +537,12 @@ def _run_floor(spec: WorkerSpec) -> dict[str, Any]:
         raised: str | None = None
         added = 0
         try:
-            added = await _floor_send(host, port, requests, concurrency)
+            added = await _floor_send(connections, requests)
         except Exception as exc:
             raised = _describe(exc)
         timer.stop()
+        for _reader, writer in connections:
+            writer.close()
         return _outcome(
             timer,
             count=count,
