@@ -12,7 +12,11 @@ Grammar (case-insensitive keywords)::
 
 Properties are the top-level task properties plus ``executionInfo/...`` paths. String
 comparisons ignore case (ids and enum values are case-insensitive in Batch). Anything else
-raises :class:`FilterError`, which the app answers with ``InvalidQueryParameterValue``.
+raises [`FilterError`][batch_tasks_async.emulator._filter.FilterError], which the app answers
+with ``InvalidQueryParameterValue``, as it does a filter of more than
+[`MAX_TERMS`][batch_tasks_async.emulator._filter.MAX_TERMS] terms or nested deeper than
+[`MAX_DEPTH`][batch_tasks_async.emulator._filter.MAX_DEPTH]. ``and`` / ``or`` chains compile to
+flat predicates, so evaluating a filter never recurses deeper than its parentheses.
 """
 
 from __future__ import annotations
@@ -22,7 +26,12 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-__all__ = ["FilterError", "Predicate", "compile_filter", "parse_datetime"]
+__all__ = ["MAX_DEPTH", "MAX_TERMS", "FilterError", "Predicate", "compile_filter", "parse_datetime"]
+
+#: Most comparisons (and ``startswith`` calls) in one filter.
+MAX_TERMS = 300
+#: Deepest nesting of parentheses and ``not``.
+MAX_DEPTH = 32
 
 Predicate = Callable[[Mapping[str, Any]], bool]
 
@@ -49,6 +58,8 @@ TASK_PROPERTIES = frozenset(
 JOB_PROPERTIES = frozenset(
     {"id", "displayName", "state", "creationTime", "lastModified", "priority"}
 )
+#: Task files: the service documents ``startswith(name, '...')``.
+FILE_PROPERTIES = frozenset({"name"})
 
 _DATETIME_PROPS = {
     "creationTime",
@@ -116,6 +127,8 @@ def _tokenize(text: str) -> list[tuple[str, Any]]:
             tokens.append(("lit", match["strv"].replace("''", "'")))
         elif match["num"] is not None:
             num = match["num"]
+            if len(num) > 40:
+                raise FilterError(f"the number at position {match.start('num')} is too long")
             tokens.append(("lit", float(num) if "." in num else int(num)))
         elif match["lp"]:
             tokens.append(("(", None))
@@ -162,6 +175,18 @@ class _Parser:
         self.tokens = tokens
         self.pos = 0
         self.properties = {p.lower(): p for p in properties}
+        self.depth = 0
+        self.terms = 0
+
+    def enter(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise FilterError(f"the filter is nested more than {MAX_DEPTH} levels deep")
+
+    def term(self) -> None:
+        self.terms += 1
+        if self.terms > MAX_TERMS:
+            raise FilterError(f"the filter has more than {MAX_TERMS} terms")
 
     def peek(self) -> str | None:
         return self.tokens[self.pos][0] if self.pos < len(self.tokens) else None
@@ -188,25 +213,31 @@ class _Parser:
         return pred
 
     def parse_or(self) -> Predicate:
-        left = self.parse_and()
+        parts = [self.parse_and()]
         while self.peek() == "or":
             self.take("or")
-            right = self.parse_and()
-            left = (lambda a, b: lambda item: a(item) or b(item))(left, right)
-        return left
+            parts.append(self.parse_and())
+        if len(parts) == 1:
+            return parts[0]
+        alternatives = tuple(parts)
+        return lambda item: any(part(item) for part in alternatives)
 
     def parse_and(self) -> Predicate:
-        left = self.parse_unary()
+        parts = [self.parse_unary()]
         while self.peek() == "and":
             self.take("and")
-            right = self.parse_unary()
-            left = (lambda a, b: lambda item: a(item) and b(item))(left, right)
-        return left
+            parts.append(self.parse_unary())
+        if len(parts) == 1:
+            return parts[0]
+        conditions = tuple(parts)
+        return lambda item: all(part(item) for part in conditions)
 
     def parse_unary(self) -> Predicate:
         if self.peek() == "not":
             self.take("not")
+            self.enter()
             inner = self.parse_unary()
+            self.depth -= 1
             return lambda item: not inner(item)
         return self.parse_primary()
 
@@ -214,9 +245,12 @@ class _Parser:
         kind = self.peek()
         if kind == "(":
             self.take("(")
+            self.enter()
             inner = self.parse_or()
             self.take(")")
+            self.depth -= 1
             return inner
+        self.term()
         if kind == "startswith":
             self.take("startswith")
             self.take("(")
