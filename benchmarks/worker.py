@@ -49,7 +49,7 @@ import resource
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 __all__ = [
@@ -149,6 +149,29 @@ def _outcome(
     }
 
 
+async def _timed(count: int, submit: Callable[[], Awaitable[int]]) -> dict[str, Any]:
+    """Time ``submit()`` (which returns how many tasks were reported added) after a GC pass."""
+    gc.collect()
+    base_rss = _current_rss_bytes()
+    timer = _Timer()
+    timer.start()
+    raised: str | None = None
+    added = 0
+    try:
+        added = await submit()
+    except Exception as exc:
+        raised = _describe(exc)
+    timer.stop()
+    return _outcome(
+        timer,
+        count=count,
+        reported_added=added,
+        reported_failed=count - added,
+        raised=raised,
+        base_rss=base_rss,
+    )
+
+
 def _describe(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     first = text[0] if text else ""
@@ -221,25 +244,9 @@ def _run_this(spec: WorkerSpec) -> dict[str, Any]:
                 return await _list_this(client, spec)
             if spec.get("warmup"):
                 await submit(client, WARMUP_JOB, "warm-", WARMUP_TASKS)
-            gc.collect()
-            base_rss = _current_rss_bytes()
             count = int(spec["count"])
-            timer = _Timer()
-            timer.start()
-            raised: str | None = None
-            added = 0
-            try:
-                added = await submit(client, spec["job_id"], spec["id_prefix"], count)
-            except Exception as exc:
-                raised = _describe(exc)
-            timer.stop()
-            return _outcome(
-                timer,
-                count=count,
-                reported_added=added,
-                reported_failed=count - added,
-                raised=raised,
-                base_rss=base_rss,
+            return await _timed(
+                count, lambda: submit(client, spec["job_id"], spec["id_prefix"], count)
             )
 
     return asyncio.run(main())
@@ -530,27 +537,11 @@ def _run_floor(spec: WorkerSpec) -> dict[str, Any]:
         if spec.get("warmup"):
             await _floor_send(connections, _floor_requests(spec, WARMUP_JOB, "warm-", WARMUP_TASKS))
         requests = _floor_requests(spec, spec["job_id"], spec["id_prefix"], count)
-        gc.collect()
-        base_rss = _current_rss_bytes()
-        timer = _Timer()
-        timer.start()
-        raised: str | None = None
-        added = 0
         try:
-            added = await _floor_send(connections, requests)
-        except Exception as exc:
-            raised = _describe(exc)
-        timer.stop()
-        for _reader, writer in connections:
-            writer.close()
-        return _outcome(
-            timer,
-            count=count,
-            reported_added=added,
-            reported_failed=count - added,
-            raised=raised,
-            base_rss=base_rss,
-        )
+            return await _timed(count, lambda: _floor_send(connections, requests))
+        finally:
+            for _reader, writer in connections:
+                writer.close()
 
     return asyncio.run(main())
 
