@@ -16,7 +16,7 @@ Sections (``--only``; all by default):
 
 Every measurement runs in a fresh interpreter (:mod:`benchmarks.worker`); within a repetition
 the SDKs run back to back in an order rotated every repetition, and ratios to the official
-asyncio SDK are computed pair by pair. ``--quick`` is a smoke run (< 3 minutes); the full run
+asyncio SDK are computed pair by pair. ``--quick`` is a smoke run (under 10 minutes); the full run
 is sized to stay under about 30 minutes on a 2-core machine.
 """
 
@@ -658,7 +658,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         prog="python -m benchmarks.run",
         description="Benchmark batch_tasks_async against the official azure-batch SDKs.",
     )
-    parser.add_argument("--quick", action="store_true", help="small counts, 1 rep (< 3 min)")
+    parser.add_argument("--quick", action="store_true", help="small counts, 1 rep (a smoke run)")
     parser.add_argument(
         "--only",
         action="append",
