@@ -1,8 +1,8 @@
 """The SDK's default httpx transport: HTTP/1.1 over anyio streams with a keep-alive pool.
 
 The pool keeps, per origin, a stack of idle connections. Taking one is a ``pop``: the most
-recently used connection is tried first, checked with one non-blocking peek at its socket and
-its keep-alive deadline, and closed if the server hung up or it idled too long. Nothing ever
+recently used connection is tried first, checked with one zero-timeout ``poll`` of its socket
+and its keep-alive deadline, and closed if the server hung up or it idled too long. Nothing ever
 walks the whole pool: the oldest idle connection is checked for expiry each time one is put
 back, so unused connections are closed as the pool turns over.
 
