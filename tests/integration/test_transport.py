@@ -659,3 +659,20 @@ async def test_a_wrong_host_name_is_refused(serve: ServerFactory, authority: tru
     async with http(ssl_context=trusting) as client:
         with pytest.raises(httpx.ConnectError, match=r"CERTIFICATE_VERIFY_FAILED|match"):
             await client.get(f"https://127.0.0.1:{server.port}/")
+
+
+async def test_called_directly_without_a_client(serve: ServerFactory) -> None:
+    """The pipeline's direct send path: a request built once, sent on the transport itself."""
+    server = await serve(keep_alive)
+    timeout = httpx.Timeout(5.0).as_dict()
+    async with AnyioTransport() as transport:
+        for _ in range(3):
+            request = httpx.Request(
+                "PUT", server.url, content=b'{"a": 1}', extensions={"timeout": timeout}
+            )
+            response = await transport.handle_async_request(request)
+            await response.aread()
+            assert response.content == b"ok"
+            assert response.headers["content-length"] == "2"
+    assert server.connections == 1
+    assert [line for _, line, _ in server.requests] == ["PUT / HTTP/1.1"] * 3
