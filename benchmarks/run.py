@@ -105,6 +105,8 @@ class Settings:
     results_dir: Path = RESULTS
     readme: Path | None = ROOT / "README.md"
     log: Callable[[str], None] = field(default=print)
+    #: Re-judge and re-write the reports from ``results.json`` without measuring.
+    report_only: bool = False
 
     @classmethod
     def quick_mode(cls, **overrides: Any) -> Settings:
@@ -678,6 +680,11 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         "--no-readme", action="store_true", help="do not rewrite README.md's bench region"
     )
     parser.add_argument("--results-dir", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="measure nothing: judge the targets again from results.json and rewrite the reports",
+    )
     args = parser.parse_args(argv)
     overrides: dict[str, Any] = {
         "only": tuple(args.only) if args.only else SECTIONS,
@@ -693,13 +700,25 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         if args.reps < 1:
             parser.error("--reps must be at least 1")
         overrides["reps"] = args.reps
+    overrides["report_only"] = args.report_only
     return Settings.quick_mode(**overrides) if args.quick else Settings(**overrides)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of ``python -m benchmarks.run``."""
     settings = parse_args(argv)
+    if settings.report_only:
+        rewrite_reports(settings)
+        return
     run_all(settings)
+
+
+def rewrite_reports(settings: Settings) -> None:
+    """Judge the targets again from ``results.json`` and rewrite every report from it."""
+    results = json.loads((settings.results_dir / "results.json").read_text())
+    results["targets"] = evaluate_targets(results)
+    for path in report.write_all(results, settings.results_dir, readme=settings.readme):
+        settings.log(f"wrote {path}")
 
 
 if __name__ == "__main__":

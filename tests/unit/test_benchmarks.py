@@ -238,6 +238,9 @@ def test_evaluate_targets_passes_and_fails_from_the_data() -> None:
     assert all(verdict["pass"] is None for verdict in missing.values())
     no_large = _results(memory={"cells": []})
     assert stats.evaluate_targets(no_large)["memory"]["pass"] is None
+    half = _results()
+    del half["memory"]["cells"][2]  # no counts-only row: not a pass
+    assert stats.evaluate_targets(half)["memory"]["pass"] is None
 
 
 # -- the report writer ---------------------------------------------------------------------------
