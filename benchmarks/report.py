@@ -31,6 +31,9 @@ README_END = "<!-- bench:end -->"
 SDK_LABELS: dict[str, str] = {
     "this": "batch_tasks_async `add_collection`",
     "this-stream": "batch_tasks_async `stream_add_collection`",
+    "this-counts": "batch_tasks_async `add_collection(return_results=False)`",
+    "this-httpx": "batch_tasks_async on the caller's `httpx.AsyncClient`",
+    "floor": "floor: raw asyncio client, precomputed bodies (reference)",
     "official-aio": "azure-batch 15.x aio `create_tasks`",
     "official-sync": "azure-batch 15.x sync `create_tasks` (threads)",
     "legacy-14": "azure-batch 14.x `add_collection(threads=)`",
@@ -44,7 +47,16 @@ LIST_LABELS: dict[str, str] = {
     "legacy-14": "azure-batch 14.x `task.list`",
 }
 
-_SDK_ORDER = ("this", "this-stream", "official-aio", "official-sync", "legacy-14")
+_SDK_ORDER = (
+    "this",
+    "this-stream",
+    "this-counts",
+    "this-httpx",
+    "official-aio",
+    "official-sync",
+    "legacy-14",
+    "floor",
+)
 
 
 def _label(sdk: str) -> str:
@@ -101,9 +113,11 @@ def _failures(cell: Mapping[str, Any]) -> str:
 
 
 def headline_table(results: Mapping[str, Any]) -> list[str]:
-    """The headline: each SDK at concurrency 32 (or the nearest measured), latency 0 and 50."""
+    """The headline: each SDK at concurrency 32 (or the nearest measured), latency 0 and 50,
+    on the stdlib server when it ran (where the targets are judged), else on the emulator."""
     cells = results.get("bulk", {}).get("cells", [])
-    emulator = [c for c in cells if c.get("server") == "emulator"]
+    server = "stdlib" if any(c.get("server") == "stdlib" for c in cells) else "emulator"
+    emulator = [c for c in cells if c.get("server") == server]
     if not emulator:
         return ["_No bulk results in this run._"]
     concurrencies = sorted({int(c["concurrency"]) for c in emulator})
@@ -142,8 +156,9 @@ def headline_table(results: Mapping[str, Any]) -> list[str]:
         row.append(_num((zero or {}).get("cpu_us_per_task", {}).get("median"), 1))
         rows.append(row)
     meta = results.get("meta", {})
+    where = "stdlib server" if server == "stdlib" else "emulator"
     note = (
-        f"Concurrency {conc}, emulator in a separate process, {meta.get('mode', '?')} run, "
+        f"Concurrency {conc}, {where} in a separate process, {meta.get('mode', '?')} run, "
         f"medians of {meta.get('reps', '?')} repetition(s); ratios paired per repetition."
     )
     return [*_table(header, rows), "", note]
@@ -411,12 +426,10 @@ def _readme_region(results: Mapping[str, Any], results_dir: Path, readme: Path) 
         "",
         *headline_table(results),
         "",
-        "Targets: "
-        + ", ".join(
-            f"{key} {'pass' if v.get('pass') else ('fail' if v.get('pass') is False else 'n/a')}"
-            for key, v in results.get("targets", {}).items()
-        )
-        + f". Full tables: [{rel}/results.md]({rel}/results.md).",
+        *_targets_section(results),
+        "",
+        f"Full tables: [{rel}/results.md]({rel}/results.md); where the CPU goes and why a "
+        "target is missed: [docs/benchmarks.md](docs/benchmarks.md).",
     ]
     if "throughput.png" in (results.get("meta", {}).get("plots") or []):
         lines += ["", f"![throughput against concurrency and latency]({rel}/throughput.png)"]
@@ -433,18 +446,19 @@ def write_plots(results: Mapping[str, Any], results_dir: Path) -> list[str]:
     except ImportError:
         return []
     written: list[str] = []
-    cells = [c for c in results.get("bulk", {}).get("cells", []) if c.get("server") == "emulator"]
-    latencies = sorted({float(c["latency_ms"]) for c in cells})
+    cells = results.get("bulk", {}).get("cells", [])
+    panels = sorted(
+        {(str(c.get("server")), float(c["latency_ms"])) for c in cells},
+        key=lambda p: (p[0] != "stdlib", p[1]),
+    )
     if cells:
-        fig, axes = plt.subplots(
-            1, len(latencies), figsize=(5 * len(latencies), 4.2), squeeze=False
-        )
-        for ax, lat in zip(axes[0], latencies, strict=True):
+        fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4.2), squeeze=False)
+        for ax, (server, lat) in zip(axes[0], panels, strict=True):
             for sdk in _SDK_ORDER:
                 points = sorted(
                     (c["concurrency"], (c.get("tasks_per_s") or {}).get("median"))
                     for c in cells
-                    if c["sdk"] == sdk and c["latency_ms"] == lat
+                    if c["sdk"] == sdk and c["latency_ms"] == lat and c.get("server") == server
                 )
                 xs = [x for x, y in points if isinstance(y, float)]
                 ys = [y for _, y in points if isinstance(y, float)]
@@ -463,10 +477,10 @@ def write_plots(results: Mapping[str, Any], results_dir: Path) -> list[str]:
             ax.set_yscale("log")
             ax.set_xlabel("concurrency (requests in flight)")
             ax.set_ylabel("tasks/s")
-            ax.set_title(f"added latency {lat:g} ms")
+            ax.set_title(f"{server}, added latency {lat:g} ms", fontsize=9)
             ax.grid(True, which="both", alpha=0.3)
         axes[0][0].legend(fontsize=7)
-        fig.suptitle("Bulk submission throughput (emulator)")
+        fig.suptitle("Bulk submission throughput")
         fig.tight_layout()
         fig.savefig(results_dir / "throughput.png", dpi=110)
         plt.close(fig)

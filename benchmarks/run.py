@@ -3,17 +3,20 @@
 Sections (``--only``; all by default):
 
 * ``bulk``: tasks/s and client CPU per task of a bulk submission, at concurrency 1, 8, 32, 64
-  and added latency 0, 50, 200 ms, against the emulator; and at latency 0 against the stdlib
-  server too (to show the emulator is not the limit).
+  and added latency 0, 50, 200 ms, against the emulator; and at latency 0 and 50 ms against
+  the stdlib server, where this SDK's variants run too (``stream_add_collection``, a
+  user-supplied ``httpx.AsyncClient``) next to the floor (a raw client with precomputed
+  bodies), and where the CPU and throughput targets are judged.
 * ``faults``: the same submission under a seeded mix of faults on the emulator: completion
   time relative to a clean run, tasks lost and duplicated, and what each SDK reported.
-* ``memory``: peak RSS for a large and a very large task count (from a generator for this SDK;
-  the official SDKs take a list, so their users must build one), against the stdlib server.
+* ``memory``: peak RSS for a large and a very large task count (from a generator for this SDK,
+  with every result, streamed, and with counts and failures only; the official SDKs take a
+  list, so their users must build one), against the stdlib server.
 * ``list``: tasks/s iterating every task of a job into models, pages of 1,000, on both servers.
 
 Every measurement runs in a fresh interpreter (:mod:`benchmarks.worker`); within a repetition
 the SDKs run back to back in an order rotated every repetition, and ratios to the official
-asyncio SDK are computed pair by pair. ``--quick`` is a smoke run (< 3 minutes); the full run
+asyncio SDK are computed pair by pair. ``--quick`` is a smoke run (under 10 minutes); the full run
 is sized to stay under about 30 minutes on a 2-core machine.
 """
 
@@ -46,7 +49,7 @@ from .servers import (
     stdlib_server,
 )
 from .stats import BASELINE_SDK, cell_count, evaluate_targets, ideal_rate, paired_ratios, summarize
-from .worker import RESULT_PREFIX, SDKS
+from .worker import RESULT_PREFIX, SDKS, VARIANTS
 
 __all__ = ["FAULT_MIX", "Settings", "main", "run_all"]
 
@@ -79,6 +82,10 @@ class Settings:
     sdks: tuple[str, ...] = SDKS
     concurrencies: tuple[int, ...] = (1, 8, 32, 64)
     latencies_ms: tuple[float, ...] = (0.0, 50.0, 200.0)
+    #: Latencies of the stdlib server's bulk cells (where the variants and the floor run).
+    stdlib_latencies_ms: tuple[float, ...] = (0.0, 50.0)
+    #: The rows of the stdlib server's bulk cells (filtered by ``sdks``, "this" for variants).
+    stdlib_sdks: tuple[str, ...] = ("this", "this-stream", "this-httpx", "official-aio", "floor")
     #: Seconds of work one bulk run aims at, and the bounds of its task count.
     bulk_seconds: float = 1.5
     bulk_min: int = 1_000
@@ -98,6 +105,8 @@ class Settings:
     results_dir: Path = RESULTS
     readme: Path | None = ROOT / "README.md"
     log: Callable[[str], None] = field(default=print)
+    #: Re-judge and re-write the reports from ``results.json`` without measuring.
+    report_only: bool = False
 
     @classmethod
     def quick_mode(cls, **overrides: Any) -> Settings:
@@ -242,14 +251,25 @@ def _aggregate_cells(cells: list[dict[str, Any]], metrics: Sequence[str]) -> Non
         cell["ratio_vs_baseline"] = summarize(ratios)
 
 
+def stdlib_rows(settings: Settings) -> tuple[str, ...]:
+    """The stdlib server's bulk rows: the chosen SDKs among ``stdlib_sdks``, with this SDK's
+    variants and the floor when this SDK is chosen."""
+    rows = []
+    for sdk in settings.stdlib_sdks:
+        if sdk in settings.sdks or (sdk in VARIANTS and "this" in settings.sdks):
+            rows.append(sdk)
+    return tuple(rows)
+
+
 def section_bulk(ctx: Context) -> dict[str, Any]:
-    """The bulk matrix on the emulator, plus latency 0 on the stdlib server."""
+    """The bulk matrix on the emulator, plus latency 0 and 50 ms on the stdlib server."""
     s = ctx.settings
     cells: list[dict[str, Any]] = []
-    plan: list[tuple[str, float]] = [("emulator", lat) for lat in s.latencies_ms]
-    if 0.0 in s.latencies_ms:
-        plan.append(("stdlib", 0.0))
-    for server_name, latency in plan:
+    plan: list[tuple[str, float, tuple[str, ...]]] = [
+        ("emulator", lat, s.sdks) for lat in s.latencies_ms
+    ]
+    plan += [("stdlib", lat, stdlib_rows(s)) for lat in s.stdlib_latencies_ms]
+    for server_name, latency, sdks in plan:
         make = emulator_server if server_name == "emulator" else stdlib_server
         with make(latency_ms=latency, cpu=ctx.server_cpu) as server:
             for conc in s.concurrencies:
@@ -271,10 +291,10 @@ def section_bulk(ctx: Context) -> dict[str, Any]:
                         "ideal_tasks_per_s": ideal_rate(conc, latency),
                         "runs": [],
                     }
-                    for sdk in s.sdks
+                    for sdk in sdks
                 }
                 for rep in range(s.reps):
-                    for sdk in _rotated(s.sdks, rep):
+                    for sdk in _rotated(sdks, rep):
                         spec = {
                             "scenario": "bulk",
                             "job_id": BENCH_JOB,
@@ -288,7 +308,11 @@ def section_bulk(ctx: Context) -> dict[str, Any]:
                         _log_run(ctx, f"bulk {server_name} {latency:g}ms c={conc}", sdk, run)
                 cells.extend(row.values())
     _aggregate_cells(cells, ("tasks_per_s", "cpu_us_per_task", "server_cpu_us_per_task", "wall_s"))
-    return {"servers": {"emulator": "all latencies", "stdlib": "latency 0"}, "cells": cells}
+    stdlib_latencies = ", ".join(f"{lat:g} ms" for lat in s.stdlib_latencies_ms)
+    return {
+        "servers": {"emulator": "all latencies", "stdlib": stdlib_latencies},
+        "cells": cells,
+    }
 
 
 def _log_run(ctx: Context, label: str, sdk: str, run: dict[str, Any]) -> None:
@@ -404,7 +428,7 @@ def section_memory(ctx: Context) -> dict[str, Any]:
     s = ctx.settings
     sdks = list(s.sdks)
     if "this" in sdks:
-        sdks.insert(sdks.index("this") + 1, "this-stream")
+        sdks[sdks.index("this") + 1 : sdks.index("this") + 1] = ["this-stream", "this-counts"]
     cells: list[dict[str, Any]] = []
     with stdlib_server(cpu=ctx.server_cpu) as server:
         for count in s.memory_counts:
@@ -539,7 +563,7 @@ def _machine() -> dict[str, Any]:
 
 def _pythons(settings: Settings, notes: dict[str, str]) -> dict[str, Path | None]:
     pythons: dict[str, Path | None] = {}
-    for sdk in (*settings.sdks, "this-stream"):
+    for sdk in (*settings.sdks, *VARIANTS):
         if sdk != "legacy-14":
             pythons[sdk] = Path(sys.executable)
     if sdk_missing := [s for s in ("official-aio",) if s in settings.sdks and not _has_aiohttp()]:
@@ -636,7 +660,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         prog="python -m benchmarks.run",
         description="Benchmark batch_tasks_async against the official azure-batch SDKs.",
     )
-    parser.add_argument("--quick", action="store_true", help="small counts, 1 rep (< 3 min)")
+    parser.add_argument("--quick", action="store_true", help="small counts, 1 rep (a smoke run)")
     parser.add_argument(
         "--only",
         action="append",
@@ -656,6 +680,11 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         "--no-readme", action="store_true", help="do not rewrite README.md's bench region"
     )
     parser.add_argument("--results-dir", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="measure nothing: judge the targets again from results.json and rewrite the reports",
+    )
     args = parser.parse_args(argv)
     overrides: dict[str, Any] = {
         "only": tuple(args.only) if args.only else SECTIONS,
@@ -671,13 +700,25 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         if args.reps < 1:
             parser.error("--reps must be at least 1")
         overrides["reps"] = args.reps
+    overrides["report_only"] = args.report_only
     return Settings.quick_mode(**overrides) if args.quick else Settings(**overrides)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of ``python -m benchmarks.run``."""
     settings = parse_args(argv)
+    if settings.report_only:
+        rewrite_reports(settings)
+        return
     run_all(settings)
+
+
+def rewrite_reports(settings: Settings) -> None:
+    """Judge the targets again from ``results.json`` and rewrite every report from it."""
+    results = json.loads((settings.results_dir / "results.json").read_text())
+    results["targets"] = evaluate_targets(results)
+    for path in report.write_all(results, settings.results_dir, readme=settings.readme):
+        settings.log(f"wrote {path}")
 
 
 if __name__ == "__main__":

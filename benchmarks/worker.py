@@ -15,6 +15,13 @@ SDKs (``sdk``):
 * ``this``: ``batch_tasks_async`` ``client.task.add_collection(job, generator, concurrency=N)``.
 * ``this-stream``: ``batch_tasks_async`` ``client.task.stream_add_collection(...)``, each
   result consumed and dropped (the memory section's flat-memory variant).
+* ``this-counts``: ``add_collection(..., return_results=False)``: counts and failures only, no
+  object kept per success (the memory section).
+* ``this-httpx``: ``add_collection`` on a ``BatchClient(http_client=httpx.AsyncClient(...))``
+  the caller made: httpx's own client and httpcore's stock pool.
+* ``floor``: no SDK: a raw asyncio client that sends request bytes computed before the timer
+  starts (the same bodies this SDK sends) over ``N`` keep-alive connections and counts
+  ``Success`` in the replies. What the machine, the loop and the server allow; a reference.
 * ``official-sync``: ``azure.batch.BatchClient.create_tasks(job, list, max_concurrency=N)``
   (N threads).
 * ``official-aio``: ``azure.batch.aio.BatchClient.create_tasks(job, list, max_concurrency=N)``
@@ -32,6 +39,7 @@ CPU time is ``time.process_time()`` of the whole process (all threads).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import importlib
 import json
@@ -41,17 +49,28 @@ import resource
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
-__all__ = ["ALL_SDKS", "RESULT_PREFIX", "SDKS", "WorkerSpec", "main", "run_spec", "task_id"]
+__all__ = [
+    "ALL_SDKS",
+    "RESULT_PREFIX",
+    "SDKS",
+    "VARIANTS",
+    "WorkerSpec",
+    "main",
+    "run_spec",
+    "task_id",
+]
 
 #: The line of stdout the harness parses starts with this.
 RESULT_PREFIX = "BENCH-RESULT "
 
-#: The SDKs a worker can drive (``this-stream`` is this SDK's ``stream_add_collection``).
+#: The SDKs a worker can drive. ``SDKS`` are the rows of every section; the variants of this
+#: SDK and the floor are added where the harness measures them.
 SDKS = ("this", "official-aio", "official-sync", "legacy-14")
-ALL_SDKS = (*SDKS, "this-stream")
+VARIANTS = ("this-stream", "this-counts", "this-httpx", "floor")
+ALL_SDKS = (*SDKS, *VARIANTS)
 
 #: Jobs used by the warm-up (it adds ``WARMUP_TASKS`` tasks before the measured run).
 WARMUP_JOB = "bench-warmup"
@@ -130,6 +149,29 @@ def _outcome(
     }
 
 
+async def _timed(count: int, submit: Callable[[], Awaitable[int]]) -> dict[str, Any]:
+    """Time ``submit()`` (which returns how many tasks were reported added) after a GC pass."""
+    gc.collect()
+    base_rss = _current_rss_bytes()
+    timer = _Timer()
+    timer.start()
+    raised: str | None = None
+    added = 0
+    try:
+        added = await submit()
+    except Exception as exc:
+        raised = _describe(exc)
+    timer.stop()
+    return _outcome(
+        timer,
+        count=count,
+        reported_added=added,
+        reported_failed=count - added,
+        raised=raised,
+        base_rss=base_rss,
+    )
+
+
 def _describe(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     first = text[0] if text else ""
@@ -143,8 +185,17 @@ def _run_this(spec: WorkerSpec) -> dict[str, Any]:
     import batch_tasks_async as bta
     from batch_tasks_async import models
 
-    stream = spec["sdk"] == "this-stream"
+    variant = spec["sdk"]
+    stream = variant == "this-stream"
     success = models.TaskAddStatus.SUCCESS
+    counts_only: dict[str, Any] = {}
+    if variant == "this-counts":
+        import attrs
+
+        options = getattr(bta, "BulkOptions", None)
+        if options is None or "return_results" not in attrs.fields_dict(options):
+            return {"ok": False, "raised": "skipped: add_collection has no return_results"}
+        counts_only["return_results"] = False
 
     def generate(prefix: str, count: int) -> Iterator[models.TaskAddParameter]:
         for i in range(count):
@@ -162,36 +213,40 @@ def _run_this(spec: WorkerSpec) -> dict[str, Any]:
                     added += result.status == success
             return added
         collection = await client.task.add_collection(
-            job, generate(prefix, count), concurrency=concurrency, raise_on_failure=False
+            job,
+            generate(prefix, count),
+            concurrency=concurrency,
+            raise_on_failure=False,
+            **counts_only,
         )
+        if counts_only:
+            # Only the tasks not added are kept: whatever is not among them was added.
+            return count - len(collection.value or [])
         return sum(1 for result in collection.value or [] if result.status == success)
 
     async def main() -> dict[str, Any]:
         credential = bta.SharedKeyCredential(spec["account_name"], spec["account_key"])
-        async with bta.BatchClient(spec["url"], credential=credential) as client:
+        own_client = None
+        if variant == "this-httpx":
+            import httpx
+
+            conc = int(spec.get("concurrency") or 1)
+            own_client = httpx.AsyncClient(
+                limits=httpx.Limits(max_connections=conc, max_keepalive_connections=conc),
+                timeout=60.0,
+                trust_env=False,
+            )
+        async with (
+            own_client if own_client is not None else contextlib.nullcontext(),
+            bta.BatchClient(spec["url"], credential=credential, http_client=own_client) as client,
+        ):
             if spec["scenario"] == "list":
                 return await _list_this(client, spec)
             if spec.get("warmup"):
                 await submit(client, WARMUP_JOB, "warm-", WARMUP_TASKS)
-            gc.collect()
-            base_rss = _current_rss_bytes()
             count = int(spec["count"])
-            timer = _Timer()
-            timer.start()
-            raised: str | None = None
-            added = 0
-            try:
-                added = await submit(client, spec["job_id"], spec["id_prefix"], count)
-            except Exception as exc:
-                raised = _describe(exc)
-            timer.stop()
-            return _outcome(
-                timer,
-                count=count,
-                reported_added=added,
-                reported_failed=count - added,
-                raised=raised,
-                base_rss=base_rss,
+            return await _timed(
+                count, lambda: submit(client, spec["job_id"], spec["id_prefix"], count)
             )
 
     return asyncio.run(main())
@@ -419,9 +474,84 @@ def _run_legacy(spec: WorkerSpec) -> dict[str, Any]:
     )
 
 
+# -- the floor: no SDK, request bytes made before the timer starts ----------------------------
+
+
+def _floor_requests(spec: WorkerSpec, job: str, prefix: str, count: int) -> list[bytes]:
+    """Every add-collection request of a run, head and body, as this SDK would send them."""
+    from urllib.parse import urlsplit
+
+    split = urlsplit(spec["url"])
+    host = split.netloc
+    requests: list[bytes] = []
+    for start in range(0, count, 100):
+        tasks = [
+            {"id": task_id(prefix, i), "commandLine": command_line(i)}
+            for i in range(start, min(start + 100, count))
+        ]
+        body = json.dumps({"value": tasks}, separators=(",", ":")).encode()
+        head = (
+            f"POST /jobs/{job}/addtaskcollection?api-version=2024-07-01.20.0 HTTP/1.1\r\n"
+            f"host: {host}\r\ncontent-type: application/json; odata=minimalmetadata\r\n"
+            f"content-length: {len(body)}\r\n\r\n"
+        ).encode()
+        requests.append(head + body)
+    return requests
+
+
+async def _floor_connect(host: str, port: int, concurrency: int) -> list[Any]:
+    """``concurrency`` keep-alive connections, opened before the timer starts (the SDKs'
+    connections are already open after their warm-up)."""
+    return [await asyncio.open_connection(host, port) for _ in range(concurrency)]
+
+
+async def _floor_send(connections: list[Any], requests: list[bytes]) -> int:
+    """Send ``requests`` over ``connections``, one in flight on each; count ``Success``."""
+    queue = iter(requests)
+    added = 0
+
+    async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal added
+        for request in queue:
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            start = head.find(b"content-length:") + 15
+            length = int(head[start : head.find(b"\r\n", start)])
+            body = await reader.readexactly(length)
+            added += body.count(b'"status":"Success"')
+
+    await asyncio.gather(*(connection(reader, writer) for reader, writer in connections))
+    return added
+
+
+def _run_floor(spec: WorkerSpec) -> dict[str, Any]:
+    from urllib.parse import urlsplit
+
+    split = urlsplit(spec["url"])
+    host, port = split.hostname or "127.0.0.1", split.port or 80
+    concurrency = int(spec["concurrency"])
+    count = int(spec["count"])
+
+    async def main() -> dict[str, Any]:
+        connections = await _floor_connect(host, port, concurrency)
+        if spec.get("warmup"):
+            await _floor_send(connections, _floor_requests(spec, WARMUP_JOB, "warm-", WARMUP_TASKS))
+        requests = _floor_requests(spec, spec["job_id"], spec["id_prefix"], count)
+        try:
+            return await _timed(count, lambda: _floor_send(connections, requests))
+        finally:
+            for _reader, writer in connections:
+                writer.close()
+
+    return asyncio.run(main())
+
+
 _RUNNERS: dict[str, Callable[[WorkerSpec], dict[str, Any]]] = {
     "this": _run_this,
     "this-stream": _run_this,
+    "this-counts": _run_this,
+    "this-httpx": _run_this,
+    "floor": _run_floor,
     "official-sync": _run_official_sync,
     "official-aio": _run_official_aio,
     "legacy-14": _run_legacy,
@@ -448,6 +578,8 @@ def run_spec(spec: WorkerSpec) -> dict[str, Any]:
 def _sdk_version(sdk: str) -> str:
     from importlib import metadata
 
+    if sdk == "floor":
+        return "-"
     name = "batch-tasks-async" if sdk.startswith("this") else "azure-batch"
     try:
         return metadata.version(name)
