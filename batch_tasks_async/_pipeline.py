@@ -380,7 +380,9 @@ class Pipeline:
             raise exc
         for kind, error_type, sent in _TRANSPORT_ERRORS:
             if isinstance(exc, kind):
-                sent = sent or reading
+                # The SDK's transport records on each error whether the request was written.
+                recorded = getattr(exc, "request_sent", None)
+                sent = (recorded if isinstance(recorded, bool) else sent) or reading
                 state.ambiguous |= sent
                 what = "timed out on the client" if error_type is BatchTimeoutError else "failed"
                 raise error_type(
