@@ -396,6 +396,11 @@ class Ledger:
             self._final(task, Place.FAILED, last)
 
     def _final(self, task: Task, place: Place, result: models.TaskAddResult) -> None:
+        if place is Place.FAILED and task.ambiguous:
+            # A refusal now says nothing of an earlier attempt whose outcome is unknown.
+            code = result.error.code if result.error is not None else result.status
+            self._unconfirm(task, f"refused ({code}) after an attempt whose outcome is unknown")
+            return
         counts = self.counts
         counts[task.place] -= 1
         counts[place] += 1
@@ -538,6 +543,7 @@ class Ledger:
         elif created_here:
             self._final(task, Place.ADDED, models.TaskAddResult(status=_SUCCESS, task_id=task.id))
         else:
+            task.ambiguous = False  # read back: this run did not create it
             exists = client_error(
                 task.id,
                 "TaskExists",
