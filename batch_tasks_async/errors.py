@@ -429,9 +429,7 @@ class UnconfirmedTask:
 
     __slots__ = ("ambiguous", "reason", "task", "task_id")
 
-    def __init__(
-        self, task_id: str, reason: str, *, ambiguous: bool, task: object = None
-    ) -> None:
+    def __init__(self, task_id: str, reason: str, *, ambiguous: bool, task: object = None) -> None:
         self.task_id = task_id
         self.reason = reason
         self.ambiguous = ambiguous

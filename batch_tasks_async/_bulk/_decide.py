@@ -39,6 +39,7 @@ __all__ = [
 _SUCCESS: Final = models.TaskAddStatus.SUCCESS
 _CLIENT_ERROR: Final = models.TaskAddStatus.CLIENT_ERROR
 _SERVER_ERROR: Final = models.TaskAddStatus.SERVER_ERROR
+_KNOWN: Final = frozenset({_SUCCESS, _CLIENT_ERROR, _SERVER_ERROR})
 
 #: 400 codes that describe the request rather than any task in it: every request would fail.
 FATAL_400_CODES: Final = frozenset(
@@ -87,6 +88,9 @@ def judge_entries(
     server: models.TaskAddResult | None = None
     for entry in entries:
         status = entry.status
+        if status not in _KNOWN:
+            ambiguous = True  # a status this SDK does not know: unknown, not a failure
+            continue
         if status is _SUCCESS:
             return Entry.ADDED, entry, ambiguous, False
         if status is _CLIENT_ERROR:
@@ -95,10 +99,8 @@ def judge_entries(
                 exists = entry
             elif failure is None:
                 failure = entry
-        elif status is _SERVER_ERROR:
-            server = server or entry
         else:
-            ambiguous = True  # a status this SDK does not know: unknown, not a failure
+            server = server or entry
     if exists is not None:
         if ambiguous:
             return Entry.VERIFY, exists, True, False

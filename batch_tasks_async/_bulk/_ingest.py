@@ -57,7 +57,7 @@ def non_finite_path(value: object, path: str = "") -> str | None:
             if found is not None:
                 return found
     elif attrs.has(type(value)):
-        for field in attrs.fields(type(value)):
+        for field in attrs.fields(type(value)):  # type: ignore[arg-type]
             found = non_finite_path(
                 getattr(value, field.name), f"{path}.{field.name}" if path else field.name
             )

@@ -99,11 +99,21 @@ class Request:
     """An add-collection request: its tasks, body and client-request-id are fixed across its
     resends; a split or bisect makes new requests."""
 
-    __slots__ = ("body", "client_request_id", "epoch", "failures", "number", "sends", "tasks")
+    __slots__ = (
+        "body",
+        "budget",
+        "client_request_id",
+        "epoch",
+        "failures",
+        "number",
+        "sends",
+        "tasks",
+    )
 
-    def __init__(self, number: int, tasks: list[Task]) -> None:
+    def __init__(self, number: int, tasks: list[Task], budget: int) -> None:
         self.number = number
         self.tasks = tasks
+        self.budget = budget  # failed attempts allowed before it is bisected or given up
         self.body: bytes | None = None
         self.client_request_id: str | None = None
         self.sends = 0
@@ -283,9 +293,13 @@ class Ledger:
         self.in_flight[request.number] = request
         return request
 
-    def _request(self, tasks: list[Task]) -> Request:
+    def _request(self, tasks: list[Task], *, bisected: bool = False) -> Request:
         self._numbers += 1
-        return Request(self._numbers, tasks)
+        # A half of a request that ran out of budget gets one attempt before it is halved
+        # again, so bisection reaches the task that causes the failures in a few sends; a
+        # single task gets the whole budget.
+        budget = 1 if bisected and len(tasks) > 1 else self._max_attempts
+        return Request(self._numbers, tasks, budget)
 
     def _repack(self, items: list[Task]) -> list[list[Task]]:
         chunker = self.chunker
@@ -337,22 +351,22 @@ class Ledger:
                 if keep:
                     out.append((task.seq, group[0], task.source))
                 continue
-            verdict, entry, ambiguous, refused = judge_entries(
+            verdict, settled, ambiguous, refused = judge_entries(
                 group or (), ambiguous=task.ambiguous, skip_existing=self._skip
             )
             task.ambiguous = ambiguous
             if verdict is Entry.ADDED:
-                assert entry is not None
+                assert settled is not None
                 task.place = Place.ADDED
                 added += 1
                 if keep:
-                    out.append((task.seq, entry, task.source))
+                    out.append((task.seq, settled, task.source))
             elif verdict is Entry.EXISTS:
-                assert entry is not None
-                self._final(task, Place.EXISTED, attrs.evolve(entry, status=_SUCCESS))
+                assert settled is not None
+                self._final(task, Place.EXISTED, attrs.evolve(settled, status=_SUCCESS))
             elif verdict is Entry.FAILED:
-                assert entry is not None
-                self._final(task, Place.FAILED, entry)
+                assert settled is not None
+                self._final(task, Place.FAILED, settled)
             elif verdict is Entry.VERIFY:
                 counts[Place.IN_FLIGHT] -= 1
                 counts[Place.VERIFYING] += 1
@@ -363,7 +377,7 @@ class Ledger:
                 if refused:
                     answer.throttled += 1
                 task.attempts += 1
-                task.last = entry
+                task.last = settled
                 if self.stopping:
                     self._unconfirm(task, self.stop_reason or "run stopped")
                 elif task.attempts >= self._max_attempts:
@@ -421,7 +435,9 @@ class Ledger:
 
     def release(self, token: int) -> None:
         """Per-task retries done waiting: pack them again (with fresh tasks)."""
-        tasks = self.waiting_tasks.pop(token)
+        tasks = self.waiting_tasks.pop(token, None)
+        if tasks is None:
+            return  # the run stopped meanwhile: they are unconfirmed already
         if self.stopping:
             for task in tasks:
                 self._unconfirm(task, self.stop_reason or "run stopped")
@@ -451,7 +467,7 @@ class Ledger:
             size=len(tasks),
             failures=failures,
             throttles=throttles,
-            max_attempts=self._max_attempts,
+            max_attempts=request.budget,
             max_throttled_attempts=self._max_throttled,
         )
         if verdict.ambiguous:
@@ -484,10 +500,12 @@ class Ledger:
             self._move(tasks, Place.PACKED)
             self.resend.extend(self._request(piece) for piece in pieces)
         elif step is Next.BISECT:
+            # Depth first (the halves go to the front), so a failing service is found out, and
+            # a poison task isolated, after a few sends.
             middle = len(tasks) // 2
             self._move(tasks, Place.PACKED)
-            self.resend.append(self._request(tasks[:middle]))
-            self.resend.append(self._request(tasks[middle:]))
+            self.resend.appendleft(self._request(tasks[middle:], bisected=True))
+            self.resend.appendleft(self._request(tasks[:middle], bisected=True))
         elif step is Next.FAIL_TASK:
             [task] = tasks
             assert isinstance(error, ServiceError)
@@ -524,13 +542,15 @@ class Ledger:
     def requeue(self, number: int) -> None:
         """Request R done waiting out its backoff: ready to be sent again (same body, same
         client-request-id)."""
-        request = self.waiting.pop(number)
+        request = self.waiting.pop(number, None)
+        if request is None:
+            return  # the run stopped meanwhile: its tasks are unconfirmed already
         if self.stopping:
             for task in request.tasks:
                 self._unconfirm(task, self.stop_reason or "run stopped")
             return
         self._move(request.tasks, Place.PACKED)
-        self.resend.append(request)
+        self.resend.appendleft(request)  # before the halves of a bisect: finish it first
 
     # -- verification ----------------------------------------------------------------------
 

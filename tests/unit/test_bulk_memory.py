@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from batch_tasks_async import models
-from batch_tasks_async._bulk import BulkRetryPolicy, stream_tasks
+from batch_tasks_async._bulk import BulkOptions, BulkRetryPolicy, stream_tasks
 
 pytestmark = pytest.mark.anyio
 
@@ -31,7 +31,9 @@ async def _peak(n: int) -> tuple[int, int]:
     try:
         count = 0
         async with stream_tasks(
-            send, generate(n), concurrency=4, retry_policy=BulkRetryPolicy.no_backoff()
+            send,
+            generate(n),
+            BulkOptions(concurrency=4, retry_policy=BulkRetryPolicy.no_backoff()),
         ) as stream:
             async for result in stream:
                 count += result.status == S
