@@ -40,7 +40,7 @@ async def _peak(n: int) -> tuple[int, int]:
         assert count == n
         current, peak = tracemalloc.get_traced_memory()
         # What the finished run still holds is its duplicate-id index, and nothing per result.
-        held = current - stream._run._ids.nbytes
+        held = current - stream._run.ledger._ids.nbytes
         return held, peak
     finally:
         tracemalloc.stop()
