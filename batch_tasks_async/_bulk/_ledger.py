@@ -32,11 +32,12 @@ from typing import Final
 import attrs
 
 from .. import models
+from .._serialization import dumps
 from ..errors import ServiceError, UnconfirmedTask
 from ._chunker import ENVELOPE_BYTES, Chunker, build_body
 from ._decide import Entry, Next, RequestVerdict, is_throttling, judge_entries, judge_request
 from ._idset import IdSet, id_key
-from ._ingest import Rejected, prepare
+from ._ingest import SNAKE_CASE_KEYS, Rejected, prepare
 from ._options import MIN_REQUEST_BYTES
 from ._outcomes import client_error, too_large
 from ._progress import BulkProgress
@@ -64,6 +65,15 @@ class Place(enum.IntEnum):
     UNCONFIRMED = 7
 
 
+# The places as plain module constants: the hot paths read them once per task, and a lookup
+# on the enum class costs several times a global's.
+_PACKED: Final = Place.PACKED
+_IN_FLIGHT: Final = Place.IN_FLIGHT
+_ADDED: Final = Place.ADDED
+_TASK_MODEL: Final = models.TaskAddParameter
+_SNAKE: Final = frozenset(SNAKE_CASE_KEYS)
+
+
 class Task:
     """One valid input task on its way."""
 
@@ -87,7 +97,7 @@ class Task:
         self.body = body  # JSON, serialized once
         self.seq = seq  # position in the input
         self.source = source  # the task as the caller gave it
-        self.place = Place.PACKED
+        self.place = _PACKED
         self.attempts = 0  # answers that did not settle it (per-task retry budget)
         self.sends = 0  # requests that carried it
         self.ambiguous = False  # some attempt may have committed it
@@ -195,12 +205,31 @@ class Ledger:
         large). Never more than this item is touched."""
         seq = self.read
         self.read = seq + 1
-        prepared = prepare(raw, seq)
-        if type(prepared) is Rejected:
-            self._reject(seq, prepared.result, raw)
-            return
-        task_id, body = prepared  # type: ignore[misc]
-        key = id_key(task_id)
+        # The exact types, valid, take the fast path; anything else goes through `prepare`,
+        # which applies the same checks and says what is wrong.
+        cls = type(raw)
+        task_id: object = None
+        body = b"null"
+        if cls is dict:
+            if _SNAKE.isdisjoint(raw):  # type: ignore[arg-type]
+                task_id = raw.get("id")  # type: ignore[attr-defined]
+                if type(task_id) is str and task_id:
+                    try:
+                        body = dumps(raw)
+                    except (TypeError, ValueError):
+                        body = b"null"
+        elif cls is _TASK_MODEL:
+            task_id = raw.id  # type: ignore[attr-defined]
+            if type(task_id) is str and task_id:
+                body = dumps(raw)
+        if b"null" in body:  # not the fast path, or a value orjson writes as null (NaN)
+            prepared = prepare(raw, seq)
+            if type(prepared) is Rejected:
+                self._reject(seq, prepared.result, raw)
+                return
+            task_id, body = prepared  # type: ignore[misc]
+        assert type(task_id) is str
+        key = task_id.upper() if task_id.isascii() else id_key(task_id)
         if not self._ids.add_hash(hash(key)):
             self._reject(
                 seq,
@@ -225,7 +254,7 @@ class Ledger:
                 raw,
             )
             return
-        self.counts[0] += 1  # Place.PACKED
+        self.counts[0] += 1  # PACKED
 
     def _reject(self, seq: int, result: models.TaskAddResult, raw: object) -> None:
         self.counts[Place.FAILED] += 1
@@ -278,8 +307,9 @@ class Ledger:
             request.client_request_id = str(uuid.uuid4())
         request.sends += 1
         retried = 0
+        in_flight = _IN_FLIGHT
         for task in tasks:
-            task.place = Place.IN_FLIGHT
+            task.place = in_flight
             if task.sends:
                 retried += 1
             else:
@@ -326,42 +356,44 @@ class Ledger:
         self._give_ups = 0
         tasks = request.tasks
         request.tasks = []
-        groups: dict[str, list[models.TaskAddResult]] = {}
+        by_key = {task.key: task for task in tasks}
+        others: dict[str, list[models.TaskAddResult]] = {}
+        counts = self.counts
+        out = self.out
+        keep = self._keep
+        done = _ADDED
+        added = 0
         for entry in entries:
             task_id = entry.task_id
             if type(task_id) is not str:
                 continue
-            key = id_key(task_id)
-            group = groups.get(key)
-            if group is None:
-                groups[key] = [entry]
-            else:
-                group.append(entry)
-        answer = Answer()
-        retry: list[Task] = []
-        counts = self.counts
-        out = self.out
-        keep = self._keep
-        added = 0
-        for task in tasks:
-            group = groups.get(task.key)
-            if group is not None and len(group) == 1 and group[0].status is _SUCCESS:
-                task.place = Place.ADDED  # the common case, without the general rule's call
+            key = task_id.upper() if task_id.isascii() else id_key(task_id)
+            task = by_key.get(key)
+            if task is None or task.place is done:
+                continue  # not one of ours, or settled: a success wins over the rest
+            if entry.status is _SUCCESS:
+                task.place = done
                 added += 1
                 if keep:
-                    out.append((task.seq, group[0], task.source))
+                    out.append((task.seq, entry, task.source))
+            else:
+                group = others.get(key)
+                if group is None:
+                    others[key] = [entry]
+                else:
+                    group.append(entry)
+        answer = Answer()
+        retry: list[Task] = []
+        for task in tasks:
+            if task.place is done:
                 continue
+            group = others.get(task.key)
             verdict, settled, ambiguous, refused = judge_entries(
                 group or (), ambiguous=task.ambiguous, skip_existing=self._skip
             )
             task.ambiguous = ambiguous
-            if verdict is Entry.ADDED:
-                assert settled is not None
-                task.place = Place.ADDED
-                added += 1
-                if keep:
-                    out.append((task.seq, settled, task.source))
-            elif verdict is Entry.EXISTS:
+            assert verdict is not Entry.ADDED  # successes were settled above
+            if verdict is Entry.EXISTS:
                 assert settled is not None
                 self._final(task, Place.EXISTED, attrs.evolve(settled, status=_SUCCESS))
             elif verdict is Entry.FAILED:

@@ -509,12 +509,15 @@ async def add_tasks(
     finally:
         run.finish()
     ledger = run.ledger
-    outcomes: list[tuple[int, models.TaskAddResult]] = [(o[0], o[1]) for o in ledger.out]
-    outcomes.extend((seq, unconfirmed_result(item)) for seq, item in ledger.unconfirmed)
+    outcomes = ledger.out
+    ledger.out = []
+    failed: list[Outcome] = []
+    if ledger.counts[Place.FAILED]:
+        failed = sorted((o for o in outcomes if o[1].status is not _SUCCESS), key=_first)
+    outcomes.extend((seq, unconfirmed_result(item), item.task) for seq, item in ledger.unconfirmed)
     outcomes.sort(key=_first)
-    collection = models.TaskAddCollectionResult(value=[pair[1] for pair in outcomes])
-    if options.raise_on_failure and (ledger.unconfirmed or ledger.counts[Place.FAILED]):
-        failed = sorted((o for o in ledger.out if o[1].status is not _SUCCESS), key=_first)
+    collection = models.TaskAddCollectionResult(value=[outcome[1] for outcome in outcomes])
+    if options.raise_on_failure and (ledger.unconfirmed or failed):
         error = run.error(failed, result=collection)
         cause = ledger.errors[0] if ledger.errors else None
         raise error from cause

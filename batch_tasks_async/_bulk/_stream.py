@@ -141,7 +141,13 @@ class TaskAddStream:
                 try:
                     await self._send.send(batch)
                 except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                    ledger.out[:0] = batch
                     return
+                except BaseException:
+                    # Not delivered (cancelled, or the consumer went away): the results stay
+                    # in the ledger, for `pending_results`.
+                    ledger.out[:0] = batch
+                    raise
                 run.wake()  # room again: the pump may read on
                 continue
             if self._engine_done:
