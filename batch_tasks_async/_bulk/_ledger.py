@@ -86,7 +86,6 @@ class Task:
         "key",
         "last",
         "place",
-        "sends",
         "seq",
         "source",
     )
@@ -99,10 +98,10 @@ class Task:
         self.source = source  # the task as the caller gave it
         self.place = _PACKED
         self.attempts = 0  # answers that did not settle it (per-task retry budget)
-        self.sends = 0  # requests that carried it
         self.ambiguous = False  # some attempt may have committed it
         self.first_sent: datetime | None = None  # client clock when first sent
-        self.last: models.TaskAddResult | None = None  # last unsettling entry
+        # `last` (the last entry that did not settle it) is set before it is ever read.
+        self.last: models.TaskAddResult | None
 
 
 class Request:
@@ -310,11 +309,10 @@ class Ledger:
         in_flight = _IN_FLIGHT
         for task in tasks:
             task.place = in_flight
-            if task.sends:
-                retried += 1
-            else:
+            if task.first_sent is None:
                 task.first_sent = now
-            task.sends += 1
+            else:
+                retried += 1
         n = len(tasks)
         self.retried += retried
         self.counts[Place.PACKED] -= n
@@ -384,7 +382,7 @@ class Ledger:
                     group.append(entry)
         answer = Answer()
         retry: list[Task] = []
-        for task in tasks:
+        for task in tasks if added < len(tasks) else ():
             if task.place is done:
                 continue
             group = others.get(task.key)
