@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from batch_tasks_async.emulator import FaultConfig
+from batch_tasks_async.emulator import FAULT_PRESETS, FaultConfig
 
 from . import report
 from .legacy import ensure_legacy_python
@@ -58,30 +58,15 @@ SECTIONS = ("bulk", "faults", "memory", "list")
 
 #: The fault mix of the ``faults`` section: per-task server errors, throttling with
 #: Retry-After, 500s and connections dropped before and after commit (probabilities per
-#: request, per task for ``task_server_error``).
+#: request, per task for ``task_server_error``): ``FaultConfig.preset("benchmark")``.
 FAULT_MIX: dict[str, float] = {
-    "task_server_error": 0.02,
-    "throttle_429": 0.03,
-    "busy_503": 0.02,
-    "internal_error_500": 0.01,
-    "drop_before_commit": 0.03,
-    "drop_after_commit": 0.03,
+    name: value for name, value in FAULT_PRESETS["benchmark"].items() if name != "retry_after"
 }
 
 
 def fault_config(seed: int) -> FaultConfig:
-    """The emulator's fault settings for :data:`FAULT_MIX` with ``seed``."""
-    mix = FAULT_MIX
-    return FaultConfig(
-        seed=seed,
-        retry_after=1,
-        task_server_error=mix["task_server_error"],
-        throttle_429=mix["throttle_429"],
-        busy_503=mix["busy_503"],
-        internal_error_500=mix["internal_error_500"],
-        drop_before_commit=mix["drop_before_commit"],
-        drop_after_commit=mix["drop_after_commit"],
-    )
+    """The emulator's fault settings for :data:`FAULT_MIX` with ``seed`` (Retry-After 1 s)."""
+    return FaultConfig.preset("benchmark", seed=seed)
 
 
 @dataclass

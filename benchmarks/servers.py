@@ -24,7 +24,13 @@ from typing import Any
 import attrs
 import httpx
 
-from batch_tasks_async.emulator import EmulatorConfig, FaultConfig, config_to_args
+from batch_tasks_async.emulator import (
+    EmulatorConfig,
+    FaultConfig,
+    config_to_args,
+    config_to_env,
+    emulator_auth,
+)
 
 __all__ = [
     "ACCOUNT_KEY",
@@ -78,6 +84,8 @@ class ServerProcess:
         reset_path: str,
         cpu: int | None = None,
         startup_timeout: float = 30.0,
+        env: dict[str, str] | None = None,
+        auth: httpx.Auth | None = None,
     ) -> None:
         self.name = name
         self.command = list(command)
@@ -87,7 +95,8 @@ class ServerProcess:
         self.startup_timeout = startup_timeout
         self.url = ""
         self._proc: subprocess.Popen[str] | None = None
-        self._http = httpx.Client(timeout=60.0, trust_env=False)
+        self.env = dict(env or {})
+        self._http = httpx.Client(timeout=60.0, trust_env=False, auth=auth)
 
     @property
     def pid(self) -> int:
@@ -98,7 +107,7 @@ class ServerProcess:
 
     def start(self) -> str:
         """Start the process and return its URL once it reports that it listens."""
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env = dict(os.environ, PYTHONUNBUFFERED="1", **self.env)
         proc = subprocess.Popen(
             self.command,
             stdout=subprocess.PIPE,
@@ -198,6 +207,7 @@ def emulator_server(
         account_name=ACCOUNT_NAME,
         account_key=ACCOUNT_KEY,
         jobs=(BENCH_JOB, LIST_JOB, WARMUP_JOB),
+        lifecycle="instant",  # listed tasks read completed, as in the published results
         faults=fault_config,
     )
     command = [
@@ -211,8 +221,9 @@ def emulator_server(
         *config_to_args(config),
     ]
     return ServerProcess(
-        "emulator", command, stats_path="/_emulator/stats", reset_path="/_emulator/reset", cpu=cpu
-    )
+        "emulator", command, stats_path="/_emulator/stats", reset_path="/_emulator/reset",
+        cpu=cpu, env=config_to_env(config), auth=emulator_auth(config),
+    )  # fmt: skip
 
 
 def stdlib_server(

@@ -20,21 +20,16 @@ from ._output import stderr_console, stdout_console
 from ._progress import ProgressView
 
 if TYPE_CHECKING:
-    from ..emulator import EmulatorConfig
+    from ..emulator import EmulatorConfig, FaultConfig
 
-__all__ = ["CHAOS", "DemoReport", "demo_command", "generate_tasks"]
+try:  # the fault flags are the emulator's own (same names as `batch-tasks emulator`)
+    from ..emulator._fault_flags import fault_options, faults_from_flags
 
-_PROB = click.FloatRange(0.0, 1.0)
+    _EMULATOR_MISSING: str | None = None
+except ImportError as missing:  # no emulator extra: the demo cannot run, and says so
+    _EMULATOR_MISSING = str(missing)
 
-#: The fault mix of ``--chaos``: some of everything the engine has to ride through.
-CHAOS: dict[str, float] = {
-    "throttle_429": 0.05,
-    "busy_503": 0.02,
-    "internal_error_500": 0.02,
-    "task_server_error": 0.01,
-    "drop_before_commit": 0.02,
-    "drop_after_commit": 0.03,
-}
+__all__ = ["DemoReport", "demo_command", "generate_tasks"]
 
 
 def generate_tasks(count: int, *, prefix: str = "task") -> Iterator[TaskAddParameter]:
@@ -100,17 +95,10 @@ class DemoReport:
         return problems
 
 
-def _emulator_config(
-    *, key: str, job_id: str, faults: dict[str, Any], seed: int, retry_after: int
-) -> EmulatorConfig:
-    from ..emulator import EmulatorConfig, FaultConfig
+def _emulator_config(*, key: str, job_id: str, faults: FaultConfig) -> EmulatorConfig:
+    from ..emulator import EmulatorConfig
 
-    return EmulatorConfig(
-        account_name="demo",
-        account_key=key,
-        jobs=(job_id,),
-        faults=FaultConfig(seed=seed, retry_after=retry_after, **faults),
-    )
+    return EmulatorConfig(account_name="demo", account_key=key, jobs=(job_id,), faults=faults)
 
 
 async def run_demo(
@@ -118,18 +106,14 @@ async def run_demo(
     tasks: int,
     concurrency: int,
     job_id: str,
-    faults: dict[str, Any],
-    seed: int,
-    retry_after: int,
+    faults: FaultConfig,
     quiet: bool,
 ) -> DemoReport:
     """Start an emulator on a free loopback port, bulk-add ``tasks`` tasks, list them back."""
     from ..emulator import run_emulator
 
     key = base64.b64encode(os.urandom(32)).decode("ascii")
-    config = _emulator_config(
-        key=key, job_id=job_id, faults=faults, seed=seed, retry_after=retry_after
-    )
+    config = _emulator_config(key=key, job_id=job_id, faults=faults)
     report = DemoReport(tasks=tasks)
     err = stderr_console()
     async with run_emulator(config) as emulator:
@@ -175,6 +159,13 @@ async def run_demo(
     return report
 
 
+def _fault_flags(command: Any) -> Any:
+    """The emulator's fault flags (and ``--chaos``) on the demo command."""
+    if _EMULATOR_MISSING is not None:
+        return command
+    return fault_options(preset_aliases=[("--chaos", "chaos")])(command)
+
+
 def _print_summary(report: DemoReport, job_id: str) -> None:
     out = stdout_console()
     rate = report.added / report.seconds if report.seconds > 0 else 0.0
@@ -212,40 +203,13 @@ def _print_summary(report: DemoReport, job_id: str) -> None:
     help="Most add-collection requests in flight at once.",
 )  # fmt: skip
 @click.option("--job", "job_id", default="demo-job", show_default=True, help="The job's id.")
-@click.option("--chaos", is_flag=True, help="Turn on a mix of every fault (see below).")
-@click.option("--throttle", type=_PROB, help="P(a request is answered 429 TooManyRequests).")
-@click.option("--busy", type=_PROB, help="P(a request is answered 503 ServerBusy).")
-@click.option("--internal-errors", type=_PROB, help="P(a request is answered 500).")
-@click.option("--task-errors", type=_PROB, help="P(one task gets a per-task servererror).")
-@click.option("--drop-before", type=_PROB, help="P(the connection drops before commit).")
-@click.option("--drop-after", type=_PROB, help="P(the connection drops after commit).")
-@click.option("--latency-ms", type=click.FloatRange(0.0), help="Latency added to each request.")
-@click.option(
-    "--rate-limit", type=click.FloatRange(min=0, min_open=True), metavar="TASKS_PER_S",
-    help="Throttle the job above this many tasks per second.",
-)  # fmt: skip
-@click.option(
-    "--retry-after", type=click.IntRange(0), default=1, show_default=True,
-    help="Retry-After seconds sent with throttling answers.",
-)  # fmt: skip
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the faults.")
+@_fault_flags
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 def demo_command(
     *,
     task_count: int,
     concurrency: int,
     job_id: str,
-    chaos: bool,
-    throttle: float | None,
-    busy: float | None,
-    internal_errors: float | None,
-    task_errors: float | None,
-    drop_before: float | None,
-    drop_after: float | None,
-    latency_ms: float | None,
-    rate_limit: float | None,
-    retry_after: int,
-    seed: int,
     quiet: bool,
 ) -> None:
     """Bulk-submit tasks to an emulator started in this process, and check every count.
@@ -253,33 +217,23 @@ def demo_command(
     Starts the emulator on a free loopback port, creates a job, adds the tasks through the
     bulk engine with a live progress bar, lists them back through the pager and compares what
     the engine, the pager and the emulator counted. Fault options make the emulator throttle,
-    fail and drop connections so you can watch the engine ride through; --chaos turns on
-    5% 429s, 2% 503s, 2% 500s, 1% per-task server errors, 2% drops before and 3% after commit.
+    fail and drop connections so you can watch the engine ride through; they are the flags
+    of `batch-tasks emulator`. --chaos (--faults-preset chaos) turns on 5% 429s, 2% 503s,
+    2% 500s, 1% per-task server errors, 2% drops before and 3% after commit;
+    --faults-preset hostile adds garbled, incomplete and drip-fed answers and late commits.
 
     Exit status: 0 when every count agrees, 3 when any differs.
     """
-    faults: dict[str, Any] = dict(CHAOS) if chaos else {}
-    chosen = {
-        "throttle_429": throttle,
-        "busy_503": busy,
-        "internal_error_500": internal_errors,
-        "task_server_error": task_errors,
-        "drop_before_commit": drop_before,
-        "drop_after_commit": drop_after,
-        "latency_ms": latency_ms,
-        "job_rate_limit": rate_limit,
-    }
-    faults.update({name: value for name, value in chosen.items() if value is not None})
+    if _EMULATOR_MISSING is not None:
+        raise click.ClickException(
+            'the demo needs the emulator: pip install "batch-tasks-async[emulator]" '
+            f"({_EMULATOR_MISSING})"
+        )
+    faults = faults_from_flags(click.get_current_context())
 
     async def run() -> int:
         report = await run_demo(
-            tasks=task_count,
-            concurrency=concurrency,
-            job_id=job_id,
-            faults=faults,
-            seed=seed,
-            retry_after=retry_after,
-            quiet=quiet,
+            tasks=task_count, concurrency=concurrency, job_id=job_id, faults=faults, quiet=quiet
         )
         _print_summary(report, job_id)
         return EXIT_OK if not report.disagreements else EXIT_INCOMPLETE

@@ -2,29 +2,35 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import os
+from typing import Any
 
 import click
+from click.core import ParameterSource
 
-from ._config import DEFAULT_API_VERSIONS, EmulatorConfig, FaultConfig, Lifecycle
+from ._config import DEFAULT_API_VERSIONS, EmulatorConfig
+from ._fault_flags import fault_options, faults_from_flags
+from ._lifecycle_flags import lifecycle_fields, lifecycle_options
 
 __all__ = ["emulator_command"]
 
 
-def _lifecycle(value: str) -> Lifecycle:
-    if value in ("instant", "manual"):
-        return value  # type: ignore[return-value]
+def read_key_file(path: str) -> str:
+    """The account key held in ``path``, checked to be base64 (the key is never echoed)."""
+    with open(path, encoding="utf-8") as fh:
+        key = fh.read().strip()
     try:
-        seconds = float(value)
-    except ValueError:
-        raise click.BadParameter("use 'instant', 'manual' or a number of seconds") from None
-    if seconds < 0:
-        raise click.BadParameter("seconds must not be negative")
-    return seconds
-
-
-_PROB = click.FloatRange(0.0, 1.0)
+        base64.b64decode(key, validate=True)
+    except (binascii.Error, ValueError):
+        raise click.BadParameter(
+            f"{path} does not hold a base64 account key", param_hint="--account-key-file"
+        ) from None
+    if not key:
+        raise click.BadParameter(f"{path} is empty", param_hint="--account-key-file")
+    return key
 
 
 @click.command("emulator")
@@ -35,25 +41,49 @@ _PROB = click.FloatRange(0.0, 1.0)
     "--account-key",
     default=None,
     envvar="BATCH_EMULATOR_ACCOUNT_KEY",
-    help="Base64 account key; requests must carry a valid Shared Key signature. "
-    "Without a key (and without --accept-bearer-token) the emulator is open.",
+    show_envvar=True,
+    help="Base64 account key; every request (control endpoints too) must carry a valid Shared "
+    "Key signature and a current date. Without a key (and without --accept-bearer-token) the "
+    "emulator is open. Prefer the environment variable or --account-key-file: a flag's value "
+    "is visible to every user of the machine.",
+)
+@click.option(
+    "--account-key-file",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False, readable=True),
+    help="Read the account key from this file (surrounding whitespace ignored).",
 )
 @click.option(
     "--accept-bearer-token",
     default=None,
+    envvar="BATCH_EMULATOR_BEARER_TOKEN",
+    show_envvar=True,
     help="Accept 'Authorization: Bearer' tokens: '*' for any token, or the one token allowed.",
+)
+@click.option(
+    "--date-window",
+    default=900.0,
+    show_default=True,
+    type=click.FloatRange(0.0, min_open=True),
+    help="Seconds a signed request's ocp-date/Date may be off the emulator's clock.",
+)
+@click.option(
+    "--tls",
+    is_flag=True,
+    help="Serve https with a certificate made at start; the CA bundle's path is printed.",
+)
+@click.option(
+    "--tls-ca-file",
+    default=None,
+    type=click.Path(dir_okay=False, writable=True),
+    help="With --tls: write the CA bundle here (default: a temporary file).",
 )
 @click.option("--job", "jobs", multiple=True, help="Create this job at start-up (repeatable).")
 @click.option("--api-version", "api_versions", multiple=True, help="Accept this api-version too.")
 @click.option("--max-body-bytes", default=1_048_576, show_default=True, type=click.IntRange(1))
 @click.option("--max-tasks-per-collection", default=100, show_default=True, type=click.IntRange(1))
 @click.option("--max-results", default=1000, show_default=True, type=click.IntRange(1))
-@click.option(
-    "--lifecycle",
-    default="instant",
-    show_default=True,
-    help="'instant' (tasks complete at once), 'manual', or seconds per phase (active, running).",
-)
+@lifecycle_options
 @click.option(
     "--status-casing",
     type=click.Choice(["pascal", "lower"]),
@@ -62,25 +92,7 @@ _PROB = click.FloatRange(0.0, 1.0)
     help="Add-collection status casing: 'Success' (live service) or 'success' (spec).",
 )
 @click.option("--no-shuffle", is_flag=True, help="Keep add-collection results in request order.")
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of every fault.")
-@click.option(
-    "--fault-operations",
-    default="task_add_collection,task_add",
-    show_default=True,
-    help="Comma-separated operations the faults apply to.",
-)
-@click.option("--task-server-error", default=0.0, type=_PROB, help="P(per-task servererror).")
-@click.option("--throttle-429", default=0.0, type=_PROB, help="P(429 TooManyRequests).")
-@click.option("--busy-503", default=0.0, type=_PROB, help="P(503 ServerBusy).")
-@click.option("--retry-after", default=1, show_default=True, type=click.IntRange(0))
-@click.option("--internal-error-500", default=0.0, type=_PROB, help="P(500 InternalError).")
-@click.option("--drop-before-commit", default=0.0, type=_PROB, help="P(drop before commit).")
-@click.option("--drop-after-commit", default=0.0, type=_PROB, help="P(drop after commit).")
-@click.option("--delay-after-commit", default=0.0, type=_PROB, help="P(delay after commit).")
-@click.option("--delay-after-commit-seconds", default=5.0, show_default=True, type=float)
-@click.option("--job-rate-limit", default=None, type=float, help="Tasks per second per job.")
-@click.option("--rate-limit-status", default="429", type=click.Choice(["429", "503"]))
-@click.option("--latency-ms", default=0.0, type=click.FloatRange(0.0), help="Added latency.")
+@fault_options()
 @click.option("--log-level", default="warning", show_default=True, help="uvicorn log level.")
 @click.option("--cpu", default=None, type=int, help="Pin the process to this CPU (Linux).")
 def emulator_command(
@@ -89,64 +101,55 @@ def emulator_command(
     port: int,
     account_name: str,
     account_key: str | None,
+    account_key_file: str | None,
     accept_bearer_token: str | None,
+    date_window: float,
+    tls: bool,
+    tls_ca_file: str | None,
     jobs: tuple[str, ...],
     api_versions: tuple[str, ...],
     max_body_bytes: int,
     max_tasks_per_collection: int,
     max_results: int,
-    lifecycle: str,
     status_casing: str,
     no_shuffle: bool,
-    seed: int,
-    fault_operations: str,
-    task_server_error: float,
-    throttle_429: float,
-    busy_503: float,
-    retry_after: int,
-    internal_error_500: float,
-    drop_before_commit: float,
-    drop_after_commit: float,
-    delay_after_commit: float,
-    delay_after_commit_seconds: float,
-    job_rate_limit: float | None,
-    rate_limit_status: str,
-    latency_ms: float,
     log_level: str,
     cpu: int | None,
+    **lifecycle: Any,
 ) -> None:
     """Run a local Azure Batch Task service emulator (with seeded fault injection)."""
     from ._server import serve_forever
 
     if cpu is not None and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {cpu})
-    try:
-        faults = FaultConfig(
-            seed=seed,
-            operations=frozenset(op.strip() for op in fault_operations.split(",") if op.strip()),
-            task_server_error=task_server_error,
-            throttle_429=throttle_429,
-            busy_503=busy_503,
-            retry_after=retry_after,
-            internal_error_500=internal_error_500,
-            drop_before_commit=drop_before_commit,
-            drop_after_commit=drop_after_commit,
-            delay_after_commit=delay_after_commit,
-            delay_after_commit_seconds=delay_after_commit_seconds,
-            job_rate_limit=job_rate_limit,
-            rate_limit_status=429 if rate_limit_status == "429" else 503,
-            latency_ms=latency_ms,
+    ctx = click.get_current_context()
+    if account_key and ctx.get_parameter_source("account_key") is ParameterSource.COMMANDLINE:
+        click.echo(
+            "warning: a key given as --account-key is visible to every user of this machine "
+            "in the process list; prefer BATCH_EMULATOR_ACCOUNT_KEY or --account-key-file",
+            err=True,
         )
+    if account_key_file is not None:
+        if account_key:
+            raise click.UsageError("give the account key once: --account-key or --account-key-file")
+        account_key = read_key_file(account_key_file)
+    if tls_ca_file is not None and not tls:
+        raise click.UsageError("--tls-ca-file needs --tls")
+    faults = faults_from_flags(ctx)
+    try:
         config = EmulatorConfig(
             account_name=account_name,
-            account_key=account_key,
+            account_key=account_key or None,
             accept_bearer_token=accept_bearer_token,
+            date_window_seconds=date_window,
+            tls=tls,
+            tls_ca_path=tls_ca_file,
             jobs=jobs,
             api_versions=DEFAULT_API_VERSIONS | set(api_versions),
             max_body_bytes=max_body_bytes,
             max_tasks_per_collection=max_tasks_per_collection,
             max_results=max_results,
-            lifecycle=_lifecycle(lifecycle),
+            **lifecycle_fields(lifecycle),
             status_casing="pascal" if status_casing == "pascal" else "lower",
             shuffle_results=not no_shuffle,
             faults=faults,

@@ -1,5 +1,9 @@
 """Running the emulator on a real socket: in a thread, as an async context manager, or as a
-separate process."""
+separate process; over http or, with ``tls``, https.
+
+Secrets stay out of process arguments: :class:`EmulatorProcess` hands the account key and the
+bearer token to the child in environment variables (:func:`config_to_env`), never in argv.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,9 @@ import asyncio
 import contextlib
 import os
 import re
+import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -24,17 +30,29 @@ import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from ._app import TRANSPORT_EXTENSION, create_app
+from ._auth import EmulatorAuth, emulator_auth
 from ._config import EmulatorConfig
+from ._fault_flags import fault_args
+from ._lifecycle_flags import lifecycle_args
 from ._state import Store
+from ._tls import TLSMaterial, client_ssl_context
 
 __all__ = [
+    "ACCOUNT_KEY_ENV",
+    "BEARER_TOKEN_ENV",
     "EmulatorProcess",
     "EmulatorServer",
     "RunningEmulator",
     "config_to_args",
+    "config_to_env",
     "make_uvicorn_config",
     "run_emulator",
 ]
+
+#: Environment variable the emulator reads its account key from (also ``--account-key-file``).
+ACCOUNT_KEY_ENV = "BATCH_EMULATOR_ACCOUNT_KEY"
+#: Environment variable the emulator reads its accepted bearer token from.
+BEARER_TOKEN_ENV = "BATCH_EMULATOR_BEARER_TOKEN"
 
 
 class _TransportExposingProtocol(HttpToolsProtocol):
@@ -55,8 +73,12 @@ class _TransportExposingProtocol(HttpToolsProtocol):
         self.app = app
 
 
-def make_uvicorn_config(app: Any, *, log_level: str = "warning") -> uvicorn.Config:
-    """The uvicorn settings the emulator runs with: httptools + uvloop, no access log."""
+def make_uvicorn_config(
+    app: Any, *, log_level: str = "warning", ssl_context: ssl.SSLContext | None = None
+) -> uvicorn.Config:
+    """The uvicorn settings the emulator runs with: httptools + uvloop, no access log; https
+    with ``ssl_context``."""
+    factory = None if ssl_context is None else (lambda _config, _default: ssl_context)
     return uvicorn.Config(
         app,
         http=_TransportExposingProtocol,
@@ -68,6 +90,7 @@ def make_uvicorn_config(app: Any, *, log_level: str = "warning") -> uvicorn.Conf
         date_header=False,
         timeout_keep_alive=30,
         backlog=4096,
+        ssl_context_factory=factory,
     )
 
 
@@ -82,6 +105,20 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _client_options(
+    url: str, config: EmulatorConfig, ca_path: str | None, given: dict[str, Any]
+) -> dict[str, Any]:
+    """httpx client options that reach an emulator: signed, trusting its CA, no proxies."""
+    options: dict[str, Any] = {
+        "base_url": url,
+        "auth": emulator_auth(config),
+        "verify": client_ssl_context(ca_path) if ca_path else True,
+        "trust_env": False,
+    }
+    options.update(given)
+    return options
+
+
 @attrs.define
 class RunningEmulator:
     """A handle on a running emulator: where it listens and how to reach its state in-process."""
@@ -89,6 +126,29 @@ class RunningEmulator:
     url: str
     config: EmulatorConfig
     store: Store = attrs.field(repr=False)
+    #: With ``tls``: the PEM file of the CA that signed the server certificate.
+    ca_path: str | None = None
+
+    @property
+    def http_auth(self) -> EmulatorAuth | None:
+        """An ``httpx.Auth`` that signs requests for this emulator (``None``: it is open)."""
+        return emulator_auth(self.config)
+
+    @property
+    def verify(self) -> ssl.SSLContext | bool:
+        """What to pass as httpx's ``verify=``: a context trusting :attr:`ca_path`, or ``True``."""
+        return client_ssl_context(self.ca_path) if self.ca_path else True
+
+    def http_client(self, **kwargs: Any) -> httpx.Client:
+        """An ``httpx.Client`` on :attr:`url` that signs every request and trusts the CA.
+
+        Handy for the ``/_emulator/...`` control endpoints, which need a signature too.
+        """
+        return httpx.Client(**_client_options(self.url, self.config, self.ca_path, kwargs))
+
+    def async_http_client(self, **kwargs: Any) -> httpx.AsyncClient:
+        """The async twin of :meth:`http_client`."""
+        return httpx.AsyncClient(**_client_options(self.url, self.config, self.ca_path, kwargs))
 
     @property
     def account_name(self) -> str:
@@ -166,6 +226,7 @@ class EmulatorServer:
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
         self._handle: RunningEmulator | None = None
+        self._tls: TLSMaterial | None = None
 
     @property
     def handle(self) -> RunningEmulator:
@@ -178,9 +239,15 @@ class EmulatorServer:
         """Bind, start serving on the background thread and wait until it accepts requests."""
         if self._thread is not None:
             raise RuntimeError("the emulator is already running")
+        tls = TLSMaterial(self.host, self.config.tls_ca_path) if self.config.tls else None
+        self._tls = tls
         sock = bind_socket(self.host, self.port)
         bound_port = sock.getsockname()[1]
-        uv_config = make_uvicorn_config(create_app(store=self.store), log_level=self.log_level)
+        uv_config = make_uvicorn_config(
+            create_app(store=self.store),
+            log_level=self.log_level,
+            ssl_context=None if tls is None else tls.server_context(),
+        )
         server = uvicorn.Server(uv_config)
         self._server = server
         loop_factory = uv_config.get_loop_factory()
@@ -201,13 +268,21 @@ class EmulatorServer:
         while not server.started:
             if not thread.is_alive() or time.monotonic() > deadline:
                 self._thread = None
+                self._cleanup_tls()
                 raise RuntimeError(f"the emulator did not start: {self._error!r}")
             time.sleep(0.005)
-        host = f"[{self.host}]" if ":" in self.host else self.host
         self._handle = RunningEmulator(
-            url=f"http://{host}:{bound_port}", config=self.config, store=self.store
+            url=_url(self.host, bound_port, tls=tls is not None),
+            config=self.config,
+            store=self.store,
+            ca_path=None if tls is None else str(tls.ca_path),
         )
         return self._handle
+
+    def _cleanup_tls(self) -> None:
+        tls, self._tls = self._tls, None
+        if tls is not None:
+            tls.cleanup()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Ask uvicorn to exit and wait for the thread (open connections are closed)."""
@@ -221,6 +296,7 @@ class EmulatorServer:
             thread.join(timeout)
         self._server = self._thread = None
         self._handle = None
+        self._cleanup_tls()
 
     def __enter__(self) -> RunningEmulator:
         return self.start()
@@ -256,52 +332,58 @@ async def run_emulator(
             await anyio.to_thread.run_sync(server.stop)
 
 
-_READY = re.compile(r"listening on (http://\S+)")
+_READY = re.compile(r"listening on (https?://\S+)")
+_CA_LINE = re.compile(r"TLS CA bundle: (.+)$")
+
+
+def _url(host: str, port: int, *, tls: bool) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return f"{'https' if tls else 'http'}://{shown}:{port}"
+
+
+def config_to_env(config: EmulatorConfig) -> dict[str, str]:
+    """The environment variables that carry ``config``'s secrets to a ``batch-tasks emulator``
+    process (the account key and the bearer token never go in its arguments)."""
+    env: dict[str, str] = {}
+    if config.account_key:
+        env[ACCOUNT_KEY_ENV] = config.account_key
+    if config.accept_bearer_token is not None:
+        env[BEARER_TOKEN_ENV] = config.accept_bearer_token
+    return env
 
 
 def config_to_args(config: EmulatorConfig) -> list[str]:
-    """The ``batch-tasks emulator`` flags that reproduce ``config``."""
+    """The ``batch-tasks emulator`` flags that reproduce ``config``, secrets left out.
+
+    Pass :func:`config_to_env` as the process's environment for the key and the token.
+    """
     args = ["--account-name", config.account_name]
-    if config.account_key:
-        args += ["--account-key", config.account_key]
-    if config.accept_bearer_token is not None:
-        args += ["--accept-bearer-token", config.accept_bearer_token]
+    args += ["--date-window", repr(config.date_window_seconds)]
+    if config.tls:
+        args.append("--tls")
+        if config.tls_ca_path is not None:
+            args += ["--tls-ca-file", config.tls_ca_path]
     for job in config.jobs:
         args += ["--job", job]
     args += [
         "--max-body-bytes", str(config.max_body_bytes),
         "--max-tasks-per-collection", str(config.max_tasks_per_collection),
         "--max-results", str(config.max_results),
-        "--lifecycle", str(config.lifecycle),
         "--status-casing", config.status_casing,
     ]  # fmt: skip
+    args += lifecycle_args(config)
     if not config.shuffle_results:
         args.append("--no-shuffle")
-    faults = config.faults
-    args += [
-        "--seed", str(faults.seed),
-        "--fault-operations", ",".join(sorted(faults.operations)),
-        "--task-server-error", repr(faults.task_server_error),
-        "--throttle-429", repr(faults.throttle_429),
-        "--busy-503", repr(faults.busy_503),
-        "--retry-after", str(faults.retry_after),
-        "--internal-error-500", repr(faults.internal_error_500),
-        "--drop-before-commit", repr(faults.drop_before_commit),
-        "--drop-after-commit", repr(faults.drop_after_commit),
-        "--delay-after-commit", repr(faults.delay_after_commit),
-        "--delay-after-commit-seconds", repr(faults.delay_after_commit_seconds),
-        "--rate-limit-status", str(faults.rate_limit_status),
-        "--latency-ms", repr(faults.latency_ms),
-    ]  # fmt: skip
-    if faults.job_rate_limit:
-        args += ["--job-rate-limit", repr(faults.job_rate_limit)]
+    args += fault_args(config.faults)
     return args
 
 
 class EmulatorProcess:
     """The emulator in a separate Python process (so it gets its own core in benchmarks).
 
-    ``cpu`` pins the process to one CPU (Linux). Statistics are read over HTTP.
+    ``cpu`` pins the process to one CPU (Linux). Statistics are read over HTTP, signed. The
+    account key and bearer token reach the process in its environment, never in its arguments
+    (so not in ``/proc/<pid>/cmdline``).
     """
 
     def __init__(
@@ -321,6 +403,8 @@ class EmulatorProcess:
         self.extra_args = list(extra_args)
         self.startup_timeout = startup_timeout
         self.url: str | None = None
+        #: With ``tls``: the CA bundle the process wrote.
+        self.ca_path: str | None = None
         self._proc: subprocess.Popen[str] | None = None
 
     @property
@@ -346,6 +430,9 @@ class EmulatorProcess:
         if self.cpu is not None:
             cmd += ["--cpu", str(self.cpu)]
         env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env.pop(ACCOUNT_KEY_ENV, None)
+        env.pop(BEARER_TOKEN_ENV, None)
+        env.update(config_to_env(self.config))
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=None, text=True, env=env)
         self._proc = proc
         deadline = time.monotonic() + self.startup_timeout
@@ -354,6 +441,9 @@ class EmulatorProcess:
             line = proc.stdout.readline()
             if not line:
                 break
+            ca = _CA_LINE.search(line.rstrip("\n"))
+            if ca:
+                self.ca_path = ca[1].strip()
             match = _READY.search(line)
             if match:
                 self.url = match[1]
@@ -361,15 +451,26 @@ class EmulatorProcess:
         self.stop()
         raise RuntimeError("the emulator process did not report that it is listening")
 
-    def stats(self, *, per_task: bool = False) -> dict[str, Any]:
-        """``GET /_emulator/stats`` of the process."""
+    def http_client(self, **kwargs: Any) -> httpx.Client:
+        """An ``httpx.Client`` on the process's URL that signs requests and trusts its CA."""
         if self.url is None:
             raise RuntimeError("the emulator process is not running")
+        kwargs.setdefault("timeout", 30.0)
+        return httpx.Client(**_client_options(self.url, self.config, self.ca_path, kwargs))
+
+    def stats(self, *, per_task: bool = False) -> dict[str, Any]:
+        """``GET /_emulator/stats`` of the process (signed)."""
         params = {"per_task": "true"} if per_task else {}
-        response = httpx.get(f"{self.url}/_emulator/stats", params=params, timeout=30)
+        with self.http_client() as client:
+            response = client.get("/_emulator/stats", params=params)
         response.raise_for_status()
         result: dict[str, Any] = response.json()
         return result
+
+    def reset(self) -> None:
+        """``POST /_emulator/reset`` (signed): forget every task and counter."""
+        with self.http_client() as client:
+            client.post("/_emulator/reset").raise_for_status()
 
     def cpu_seconds(self) -> float:
         """User + system CPU time the process has used (Linux ``/proc``), or ``nan``."""
@@ -395,6 +496,7 @@ class EmulatorProcess:
         if proc.stdout is not None:
             proc.stdout.close()
         self.url = None
+        self.ca_path = None
 
     def __enter__(self) -> EmulatorProcess:
         self.start()
@@ -417,16 +519,55 @@ def serve_forever(
     log_level: str = "warning",
     announce: Callable[[str], None] = print,
 ) -> None:
-    """Serve on the calling (main) thread until interrupted; announce the URL when bound."""
-    sock = bind_socket(host, port)
-    bound = sock.getsockname()[1]
-    shown = f"[{host}]" if ":" in host else host
-    uv_config = make_uvicorn_config(create_app(config), log_level=log_level)
-    server = uvicorn.Server(uv_config)
-    announce(f"Batch emulator listening on http://{shown}:{bound} (account {config.account_name})")
-    loop_factory = uv_config.get_loop_factory()
+    """Serve on the calling (main) thread until interrupted; announce the URL when bound.
+
+    With ``tls`` the CA bundle's path is announced first (``TLS CA bundle: PATH``).
+    """
+    tls = TLSMaterial(host, config.tls_ca_path) if config.tls else None
     try:
-        with asyncio.Runner(loop_factory=loop_factory) as runner:
-            runner.run(server.serve(sockets=[sock]))
+        sock = bind_socket(host, port)
+        bound = sock.getsockname()[1]
+        uv_config = make_uvicorn_config(
+            create_app(config),
+            log_level=log_level,
+            ssl_context=None if tls is None else tls.server_context(),
+        )
+        server = uvicorn.Server(uv_config)
+        if tls is not None:
+            announce(f"TLS CA bundle: {tls.ca_path}")
+        if not (config.account_key or config.accept_bearer_token) and host not in _LOOPBACK:
+            announce(
+                f"warning: no account key: anyone who can reach {host} can read, change and "
+                "reset every task (give --account-key-file or "
+                f"{ACCOUNT_KEY_ENV})"
+            )
+        url = _url(host, bound, tls=tls is not None)
+        announce(f"Batch emulator listening on {url} (account {config.account_name})")
+        loop_factory = uv_config.get_loop_factory()
+        # uvicorn re-raises a captured SIGTERM once it has shut down; exiting through
+        # SystemExit (not the signal's default action) lets the cleanup below run.
+        previous = _exit_on_sigterm()
+        try:
+            with asyncio.Runner(loop_factory=loop_factory) as runner:
+                runner.run(server.serve(sockets=[sock]))
+        finally:
+            sock.close()
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
     finally:
-        sock.close()
+        if tls is not None:
+            tls.cleanup()
+
+
+def _exit_on_sigterm() -> Any:
+    """Make SIGTERM raise ``SystemExit`` on the main thread; return the previous handler."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    return signal.signal(signal.SIGTERM, handler)
+
+
+_LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})

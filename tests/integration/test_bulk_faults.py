@@ -80,7 +80,9 @@ def wire_tasks(count: int, prefix: str = "task") -> list[dict[str, Any]]:
 
 def stats(emulator: RunningEmulator) -> dict[str, Any]:
     """The emulator's own bookkeeping, read over HTTP as any tool would."""
-    response = httpx.get(f"{emulator.url}/_emulator/stats", params={"per_task": "true"})
+    response = httpx.get(
+        f"{emulator.url}/_emulator/stats", params={"per_task": "true"}, auth=emulator.http_auth
+    )
     response.raise_for_status()
     data: dict[str, Any] = response.json()
     return data
