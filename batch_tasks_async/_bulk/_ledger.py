@@ -589,7 +589,18 @@ class Ledger:
         (it existed before: a genuine duplicate), ``None`` (it could not be read)."""
         del self.verifying[task.seq]
         if created_here is None:
-            self._unconfirm(task, "TaskExists after an ambiguous attempt; reading it back failed")
+            # Not known yet: send it again (the answer will be TaskExists, read back again),
+            # within its budget.
+            task.attempts += 1
+            if self.stopping or task.attempts >= self._max_attempts:
+                self._unconfirm(
+                    task, "TaskExists after an ambiguous attempt; reading it back failed"
+                )
+            else:
+                self.counts[Place.VERIFYING] -= 1
+                self.counts[_PACKED] += 1
+                task.place = _PACKED
+                self.chunker.add(task, len(task.body))
         elif created_here:
             self._final(task, Place.ADDED, models.TaskAddResult(status=_SUCCESS, task_id=task.id))
         else:

@@ -145,6 +145,7 @@ class BulkRun:
         self._wake_event: anyio.Event | None = None
         self._scopes: set[anyio.CancelScope] = set()  # sends and read-backs in flight
         self._waits: set[anyio.CancelScope] = set()  # backoff waits
+        self._read_backs: anyio.CapacityLimiter | None = None  # made in the event loop
         self._read_scope: anyio.CancelScope | None = None
         self._started: float | None = None
         self._deadline_at = math.inf
@@ -395,18 +396,22 @@ class BulkRun:
         ledger = self.ledger
         reader = self._read_back
         verdict: bool | None = None
+        if self._read_backs is None:
+            # Read-backs share the request budget: a burst of them must not swamp the pool.
+            self._read_backs = anyio.CapacityLimiter(self.options.concurrency)
         with anyio.CancelScope() as scope:
             self._scopes.add(scope)
             try:
                 if reader is not None:
-                    with anyio.move_on_after(self.options.attempt_timeout):
-                        found = await reader(task.id)
-                        verdict = judge_read_back(task.body, task.first_sent, found)
+                    async with self._read_backs:
+                        with anyio.move_on_after(self.options.attempt_timeout):
+                            found = await reader(task.id)
+                            verdict = judge_read_back(task.body, task.first_sent, found)
             except anyio.get_cancelled_exc_class():
                 ledger.abandon_verify(task, ledger.stop_reason or "cancelled")
                 raise
-            except BatchError as exc:
-                ledger.errors.append(exc)
+            except BatchError:
+                verdict = None  # not known yet: the ledger sends it again, within budget
             finally:
                 self._scopes.discard(scope)
         if task.seq in ledger.verifying:
@@ -414,6 +419,8 @@ class BulkRun:
                 ledger.abandon_verify(task, ledger.stop_reason or "cancelled")
             else:
                 ledger.verified(task, verdict)
+                if self.reader.done:
+                    ledger.flush()
         self._changed()
 
     async def _tick(self, tg: anyio.abc.TaskGroup, scope: anyio.CancelScope) -> None:
