@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from batch_tasks_async._bulk import Chunker, IdSet
-from batch_tasks_async._bulk._idset import id_key
 from batch_tasks_async._bulk._chunker import ENVELOPE_BYTES, body_size, build_body
+from batch_tasks_async._bulk._idset import id_key
 
 
 def _pack(sizes: list[int], max_tasks: int, max_bytes: int) -> tuple[list[list[int]], list[int]]:

@@ -213,7 +213,7 @@ def test_prepare_keeps_null_and_finite_numbers() -> None:
 
 
 def test_check_mapping_is_the_single_add_rule() -> None:
-    with pytest.raises(ClientValidationError, match="'command_line'.*'commandLine'"):
+    with pytest.raises(ClientValidationError, match=r"'command_line'.*'commandLine'"):
         check_mapping({"id": "a", "command_line": "x"})
     with pytest.raises(ClientValidationError, match="NaN"):
         check_mapping({"id": "a", "commandLine": "x", "v": float("nan")})

@@ -26,9 +26,9 @@ from batch_tasks_async._bulk import add_tasks as _add_tasks
 from batch_tasks_async._bulk import stream_tasks as _stream_tasks
 from batch_tasks_async.errors import (
     AuthenticationError,
-    BatchError,
     BadRequestError,
     BatchConnectionError,
+    BatchError,
     BatchTimeoutError,
     ClientValidationError,
     CreateTasksError,
@@ -339,7 +339,7 @@ async def test_task_exists_on_first_attempt(if_exists: str) -> None:
         service,
         tasks(5),
         retry_policy=FAST,
-        if_exists=if_exists,  # type: ignore[arg-type]
+        if_exists=if_exists,
         raise_on_failure=False,
         on_progress=progress.append,
     )

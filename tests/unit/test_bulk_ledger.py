@@ -181,7 +181,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 hide(n)
                 entries.append(entry(models.TaskAddStatus("pending"), task_id))
         elif reply == "left_out":
-            for n, task_id in enumerate(ids):
+            for n in range(len(ids)):
                 result = self.commit(tasks[n]) if commits(n) else None
                 if n % 2 and result is not None:
                     entries.append(result)
@@ -195,7 +195,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 else:
                     entries.append(result)
         elif reply == "garbled_2xx":
-            for n, task_id in enumerate(ids):
+            for n in range(len(ids)):
                 if commits(n):
                     self.commit(tasks[n])
                 hide(n)
@@ -203,7 +203,7 @@ class LedgerMachine(RuleBasedStateMachine):
         elif reply == "request_400":
             error = BadRequestError(400, code="InvalidPropertyValue")
         elif reply in ("request_500", "request_500_no_commit"):
-            for n, task_id in enumerate(ids):
+            for n in range(len(ids)):
                 if reply == "request_500" and commits(n):
                     self.commit(tasks[n])
                 hide(n)
@@ -213,7 +213,7 @@ class LedgerMachine(RuleBasedStateMachine):
         elif reply == "busy_503":
             error = ServerError(503, code="ServerBusy", retry_after=after)
         elif reply in ("timeout", "reset_after_commit"):
-            for n, task_id in enumerate(ids):
+            for n in range(len(ids)):
                 if reply == "reset_after_commit" or commits(n):
                     self.commit(tasks[n])
                 hide(n)
