@@ -1,12 +1,14 @@
-"""The concurrency limit of a bulk add: additive increase, proportional decrease. Pure.
+"""The concurrency limit of a bulk add: one update per round trip, additive increase,
+decrease in proportion to what was throttled. Pure.
 
-The limit drops at most once per round trip: a request sent before the last drop carries the
-old ``epoch`` and cannot drop it again, so a burst of throttled answers to requests that were
-all in flight together counts once. The drop is in proportion to what was throttled: a request
-throttled as a whole (``429``, ``503 ServerBusy``) halves the limit; one whose answer refused 5%
-of its tasks (per-task ``ServerBusy``) lowers it by 2.5%. Every answer adds credit in
-proportion to what went through, and a window's worth of credit raises the limit by one, never
-above the configured ``concurrency``.
+A *round trip* ends when a request sent after the previous update is answered. At that
+moment, and only then, the limit ``L`` becomes ``L * (1 - f / 2) + 1`` (within ``[1,
+concurrency]``), where ``f`` is the fraction of the tasks answered since the previous update
+that the service refused for throttling (every task of a ``429`` or ``503 ServerBusy`` request,
+the tasks of a per-task ``ServerBusy``). So a round trip throttled through and through halves
+the limit; 5% of tasks refused lowers it by 2.5% (and the +1 of the same round trip offsets that
+at ``L = 2 / f``: 40 requests in flight for 5%); a clean round trip raises it by one. A burst of
+throttled answers to requests that were all in flight together counts once.
 """
 
 from __future__ import annotations
@@ -21,29 +23,30 @@ class Aimd:
         maximum: The configured ``concurrency``: the limit starts there and never exceeds it.
     """
 
-    __slots__ = ("_credit", "epoch", "limit", "maximum")
+    __slots__ = ("_answered", "_throttled", "epoch", "limit", "maximum")
 
     def __init__(self, maximum: int) -> None:
         self.maximum = maximum
         self.limit = float(maximum)
-        self.epoch = 0  # bumped at every drop: requests sent before it carry an older value
-        self._credit = 0.0
+        self.epoch = 0  # the current round trip: requests carry the value when sent
+        self._throttled = 0
+        self._answered = 0
 
     @property
     def tokens(self) -> int:
         """How many requests may be in flight now (at least one)."""
         return max(1, int(self.limit))
 
-    def answered(self, epoch: int, throttled: float) -> None:
-        """A request sent at ``epoch`` was answered; ``throttled`` is the fraction of it the
-        service refused for throttling (0 to 1)."""
-        if throttled > 0 and epoch == self.epoch:
-            self.epoch += 1
-            self.limit = max(1.0, self.limit * (1.0 - min(throttled, 1.0) / 2.0))
-            self._credit = 0.0
-        passed = 1.0 - min(max(throttled, 0.0), 1.0)
-        if passed and self.limit < self.maximum:
-            self._credit += passed
-            if self._credit >= self.limit:
-                self._credit = 0.0
-                self.limit = min(float(self.maximum), float(int(self.limit) + 1))
+    def answered(self, epoch: int, throttled: int, size: int) -> None:
+        """A request of ``size`` tasks sent during round trip ``epoch`` was answered, with
+        ``throttled`` of its tasks refused for throttling."""
+        self._throttled += throttled
+        self._answered += size
+        if epoch != self.epoch:
+            return  # sent before the current round trip began
+        fraction = self._throttled / self._answered if self._answered else 0.0
+        limit = self.limit * (1.0 - min(fraction, 1.0) / 2.0) + 1.0
+        self.limit = min(float(self.maximum), max(1.0, limit))
+        self.epoch += 1
+        self._throttled = 0
+        self._answered = 0

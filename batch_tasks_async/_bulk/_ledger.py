@@ -244,7 +244,12 @@ class Ledger:
             )
             return
         size = len(body)
-        if not self.chunker.add(Task(task_id, key, body, seq, raw), size):
+        task = Task(task_id, key, body, seq, raw)
+        if self.stopping:  # read while the run stopped (an async read in progress): never sent
+            self.counts[0] += 1
+            self._unconfirm(task, self.stop_reason or "run stopped")
+            return
+        if not self.chunker.add(task, size):
             self._reject(
                 seq,
                 too_large(

@@ -344,7 +344,7 @@ class BulkRun:
         if error is None:
             assert entries is not None
             answer = ledger.answered(request, entries)
-            self.aimd.answered(request.epoch, answer.throttled / size)
+            self.aimd.answered(request.epoch, answer.throttled, size)
             if answer.retry is not None:
                 delay = self._policy.backoff(answer.retry_attempts)
                 tg.start_soon(self._retry_later, answer.retry, delay)
@@ -353,7 +353,7 @@ class BulkRun:
         else:
             verdict = ledger.failed(request, error)
             if verdict.throttled:
-                self.aimd.answered(request.epoch, 1.0)
+                self.aimd.answered(request.epoch, size, size)
             if verdict.next is Next.RESEND and not ledger.stopping:
                 if verdict.throttled:
                     attempts = request.sends - request.failures

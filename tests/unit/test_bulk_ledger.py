@@ -101,8 +101,6 @@ class LedgerMachine(RuleBasedStateMachine):
         kind=st.sampled_from(["dict", "model", "invalid", "nan", "snake"]),
     )
     def read(self, name: str, number: int, preexisting: bool, kind: str) -> None:
-        if self.ledger.stopping:
-            return
         task_id = f"{name}{number}" if name != POISON else POISON
         raw: object
         if kind == "model":
