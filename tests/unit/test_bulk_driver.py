@@ -4,7 +4,8 @@ matters."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import itertools
+from collections.abc import AsyncGenerator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -67,7 +68,7 @@ async def test_fatal_error_on_an_endless_async_generator_does_not_close_it() -> 
     async def gone(body: bytes, *, client_request_id: str) -> list[models.TaskAddResult]:
         raise NotFoundError(404, code="JobNotFound")
 
-    async def source() -> AsyncIterator[dict[str, Any]]:
+    async def source() -> AsyncGenerator[dict[str, Any], None]:
         for task in endless():
             await anyio.lowlevel.checkpoint()
             yield task
@@ -176,7 +177,7 @@ def test_aimd_updates_once_per_round_trip_in_proportion() -> None:
         aimd.answered(aimd.epoch, 0, 100)
         limits.append(aimd.tokens)
     assert limits[-1] == 64
-    assert all(b - a in (0, 1) for a, b in zip(limits, limits[1:], strict=False))
+    assert all(b - a in (0, 1) for a, b in itertools.pairwise(limits))
     steady = Aimd(64)
     for _ in range(500):  # 5% throttled in every round trip: it settles near 2 / 0.05
         steady.answered(steady.epoch, 5, 100)
