@@ -34,8 +34,9 @@ def id_key(task_id: str) -> str:
     character (``ß`` -> ``SS``) is kept as it is, as .NET's ``OrdinalIgnoreCase`` does: so
     ``STRASSE`` and ``straße`` are different ids, and ``TASK-1`` and ``task-1`` are one.
     """
-    if task_id.isascii():
-        return task_id.upper()
+    key = task_id.upper()
+    if len(key) == len(task_id):
+        return key  # no character expanded: the full mapping is the simple one here
     out = []
     for char in task_id:
         upper = char.upper()

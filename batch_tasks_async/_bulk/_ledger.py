@@ -227,24 +227,26 @@ class Ledger:
                 self._reject(seq, prepared.result, raw)
                 return
             task_id, body = prepared  # type: ignore[misc]
-        assert type(task_id) is str
-        key = task_id.upper() if task_id.isascii() else id_key(task_id)
+        valid_id: str = task_id  # type: ignore[assignment]  # a non-empty str by now
+        key = valid_id.upper()
+        if len(key) != len(valid_id):
+            key = id_key(valid_id)  # a character expanded (ß): compare per character
         if not self._ids.add_hash(hash(key)):
             self._reject(
                 seq,
                 client_error(
-                    task_id,
+                    valid_id,
                     "DuplicateTaskId",
-                    f"Task id {task_id!r} appears more than once in the input (ids are compared "
+                    f"Task id {valid_id!r} appears more than once in the input (ids are compared "
                     "ignoring case, character by character); only its first occurrence is "
                     "submitted.",
-                    {"TaskId": task_id},
+                    {"TaskId": valid_id},
                 ),
                 raw,
             )
             return
         size = len(body)
-        task = Task(task_id, key, body, seq, raw)
+        task = Task(valid_id, key, body, seq, raw)
         if self.stopping:  # read while the run stopped (an async read in progress): never sent
             self.counts[0] += 1
             self._unconfirm(task, self.stop_reason or "run stopped")
@@ -253,7 +255,7 @@ class Ledger:
             self._reject(
                 seq,
                 too_large(
-                    task_id, size + ENVELOPE_BYTES, self.chunker.hard_max_bytes, by_service=False
+                    valid_id, size + ENVELOPE_BYTES, self.chunker.hard_max_bytes, by_service=False
                 ),
                 raw,
             )
@@ -370,7 +372,9 @@ class Ledger:
             task_id = entry.task_id
             if type(task_id) is not str:
                 continue
-            key = task_id.upper() if task_id.isascii() else id_key(task_id)
+            key = task_id.upper()
+            if len(key) != len(task_id):
+                key = id_key(task_id)
             task = by_key.get(key)
             if task is None or task.place is done:
                 continue  # not one of ours, or settled: a success wins over the rest

@@ -16,6 +16,7 @@ ambiguous); after a fatal error they are let finish (bounded by ``attempt_timeou
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final, Protocol
@@ -488,8 +489,7 @@ class BulkRun:
         )
 
 
-def _first(pair: tuple[Any, ...]) -> int:
-    return int(pair[0])
+_first: Final = operator.itemgetter(0)
 
 
 async def add_tasks(
