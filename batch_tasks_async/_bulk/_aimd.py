@@ -2,13 +2,13 @@
 decrease in proportion to what was throttled. Pure.
 
 A *round trip* ends when a request sent after the previous update is answered. At that
-moment, and only then, the limit ``L`` becomes ``L * (1 - f / 2) + 1`` (within ``[1,
+moment, and only then, the limit ``L`` becomes ``L * (1 - f / 2) + (1 - f)`` (within ``[1,
 concurrency]``), where ``f`` is the fraction of the tasks answered since the previous update
 that the service refused for throttling (every task of a ``429`` or ``503 ServerBusy`` request,
 the tasks of a per-task ``ServerBusy``). So a round trip throttled through and through halves
-the limit; 5% of tasks refused lowers it by 2.5% (and the +1 of the same round trip offsets that
-at ``L = 2 / f``: 40 requests in flight for 5%); a clean round trip raises it by one. A burst of
-throttled answers to requests that were all in flight together counts once.
+the limit (down to one request); a clean one raises it by one; 5% of tasks refused lowers it by
+2.5% and raises it by 0.95, which balance at ``L = 38``. A burst of throttled answers to
+requests that were all in flight together counts once.
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ class Aimd:
         if epoch != self.epoch:
             return  # sent before the current round trip began
         fraction = self._throttled / self._answered if self._answered else 0.0
-        limit = self.limit * (1.0 - min(fraction, 1.0) / 2.0) + 1.0
+        fraction = min(fraction, 1.0)
+        limit = self.limit * (1.0 - fraction / 2.0) + (1.0 - fraction)
         self.limit = min(float(self.maximum), max(1.0, limit))
         self.epoch += 1
         self._throttled = 0
