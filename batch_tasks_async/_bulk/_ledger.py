@@ -208,7 +208,7 @@ class Ledger:
         # which applies the same checks and says what is wrong.
         cls = type(raw)
         task_id: object = None
-        body = b"null"
+        body: bytes | None = None
         if cls is dict:
             if _SNAKE.isdisjoint(raw):  # type: ignore[arg-type]
                 task_id = raw.get("id")  # type: ignore[attr-defined]
@@ -216,12 +216,15 @@ class Ledger:
                     try:
                         body = dumps(raw)
                     except (TypeError, ValueError):
-                        body = b"null"
+                        body = None
         elif cls is _TASK_MODEL:
             task_id = raw.id  # type: ignore[attr-defined]
             if type(task_id) is str and task_id:
-                body = dumps(raw)
-        if b"null" in body:  # not the fast path, or a value orjson writes as null (NaN)
+                try:
+                    body = dumps(raw)
+                except (TypeError, ValueError):
+                    body = None
+        if body is None or b"null" in body:  # off the fast path, or NaN written as null
             prepared = prepare(raw, seq)
             if type(prepared) is Rejected:
                 self._reject(seq, prepared.result, raw)
