@@ -231,9 +231,8 @@ class Ledger:
                 return
             task_id, body = prepared  # type: ignore[misc]
         valid_id: str = task_id  # type: ignore[assignment]  # a non-empty str by now
-        key = valid_id.upper()
-        if len(key) != len(valid_id):
-            key = id_key(valid_id)  # a character expanded (ß): compare per character
+        # An ASCII id's upper case is its key; `id_key` handles the rest (ß stays ß).
+        key = valid_id.upper() if valid_id.isascii() else id_key(valid_id)
         if not self._ids.add_hash(hash(key)):
             self._reject(
                 seq,
@@ -364,14 +363,37 @@ class Ledger:
         self._give_ups = 0
         tasks = request.tasks
         request.tasks = []
-        by_key = {task.key: task for task in tasks}
         others: dict[str, list[models.TaskAddResult]] = {}
         counts = self.counts
         out = self.out
         keep = self._keep
         done = _ADDED
         added = 0
-        for entry in entries:
+        # The service answers in the order it was sent, as a rule: match entry i to task i
+        # while their ids are equal (then their keys are too); from the first entry that does
+        # not line up, match the rest by key. Either way every entry is looked at once, and
+        # by the same rules.
+        start = 0
+        for task, entry in zip(tasks, entries, strict=False):
+            if entry.task_id != task.id:
+                break
+            start += 1
+            if task.place is done:
+                continue
+            if entry.status is _SUCCESS:
+                task.place = done
+                added += 1
+                if keep:
+                    out.append((task.seq, entry, task.source))
+            else:
+                group = others.get(task.key)
+                if group is None:
+                    others[task.key] = [entry]
+                else:
+                    group.append(entry)
+        rest = entries[start:] if start else entries
+        by_key = {task.key: task for task in tasks} if rest else {}
+        for entry in rest:
             task_id = entry.task_id
             if type(task_id) is not str:
                 continue
