@@ -62,6 +62,7 @@ __all__ = [
     "ResponseDecodeError",
     "ServerError",
     "ServiceError",
+    "TaskInputError",
     "TaskTooLargeError",
     "ThrottledError",
     "TransportError",
@@ -134,6 +135,13 @@ class ClientClosedError(BatchError, RuntimeError):
     """The client was used after [`close()`][batch_tasks_async.BatchClient.close].
 
     Also a ``RuntimeError``, which httpx raised before this type existed.
+    """
+
+
+class TaskInputError(BatchError):
+    """The caller's own task iterator (or async iterator) raised while a bulk add read it.
+
+    The exception it raised is the ``__cause__``; nothing more was read from the input.
     """
 
 

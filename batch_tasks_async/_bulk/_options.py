@@ -43,8 +43,9 @@ DEFAULT_ATTEMPT_TIMEOUT: Final = 90.0
 def _whole(low: int, high: float) -> Any:
     def check(_: object, attribute: attrs.Attribute[int], value: object) -> None:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            bound = f"of at least {low}" if math.isinf(high) else f"from {low} to {high}"
             raise ClientValidationError(
-                f"{attribute.name} must be an integer from {low} to {high}, got {value!r}"
+                f"{attribute.name} must be an integer {bound}, got {value!r}"
             )
 
     return check

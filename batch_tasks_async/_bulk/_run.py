@@ -28,7 +28,13 @@ import attrs
 import orjson
 
 from .. import models
-from ..errors import BatchError, BatchTimeoutError, CreateTasksError, UnconfirmedTask
+from ..errors import (
+    BatchError,
+    BatchTimeoutError,
+    CreateTasksError,
+    TaskInputError,
+    UnconfirmedTask,
+)
 from ._aimd import Aimd
 from ._decide import Next, created_by_this_run, same_task
 from ._ledger import Ledger, Outcome, Place, Request, Task
@@ -291,7 +297,9 @@ class BulkRun:
         except Exception as exc:
             # The caller's iterator failed: nothing more can be read.
             reader.done = True
-            self.stop(f"run stopped: reading the input failed: {exc!r}", exc)
+            error = TaskInputError(f"reading the input tasks failed: {type(exc).__name__}: {exc}")
+            error.__cause__ = exc
+            self.stop(f"run stopped: {error}", error)
         if ledger.out and self.on_output is not None:
             self.on_output()
 

@@ -36,6 +36,7 @@ from batch_tasks_async.errors import (
     PermissionDeniedError,
     RequestBodyTooLargeError,
     ServerError,
+    TaskInputError,
     ThrottledError,
     UnconfirmedTask,
 )
@@ -631,7 +632,11 @@ async def test_failing_input_iterator_stops_the_run_and_keeps_what_was_read() ->
     service = FakeService()
     with pytest.raises(CreateTasksError) as info:
         await add_tasks(service, source(), retry_policy=FAST)
-    assert isinstance(info.value.request_errors[0], OSError)
+    error = info.value.request_errors[0]
+    assert isinstance(error, TaskInputError), "no foreign type escapes"
+    assert isinstance(error.__cause__, OSError)
+    assert "OSError: disk gone" in str(error)
+    assert info.value.__cause__ is error
     assert info.value.added + len(info.value.unconfirmed) == 150
     assert not any(u.ambiguous for u in info.value.unconfirmed)
     assert len(service.committed) == info.value.added
@@ -903,3 +908,25 @@ async def test_mixed_faults_commit_every_task_exactly_once(seed: int) -> None:
 
 async def test_unconfirmed_task_equality_is_by_value() -> None:
     assert UnconfirmedTask("a", "x", ambiguous=True) == UnconfirmedTask("a", "x", ambiguous=True)
+
+
+async def test_failing_async_input_iterator_is_wrapped_in_an_sdk_error() -> None:
+    async def source() -> AsyncIterator[dict[str, Any]]:
+        for item in tasks(20):
+            yield item
+        raise KeyError("no such row")
+
+    service = FakeService()
+    with pytest.raises(CreateTasksError) as info:
+        await add_tasks(service, source(), retry_policy=FAST)
+    (error,) = info.value.request_errors
+    assert isinstance(error, TaskInputError)
+    assert isinstance(error.__cause__, KeyError)
+    assert info.value.added + len(info.value.unconfirmed) == 20
+
+
+def test_an_unbounded_option_names_its_floor() -> None:
+    with pytest.raises(ClientValidationError) as info:
+        BulkOptions(concurrency=0)
+    assert "concurrency must be an integer of at least 1, got 0" in str(info.value)
+    assert "inf" not in str(info.value)
