@@ -374,21 +374,21 @@ class Ledger:
         # not line up, match the rest by key. Either way every entry is looked at once, and
         # by the same rules.
         start = 0
-        for task, entry in zip(tasks, entries, strict=False):
-            if entry.task_id != task.id:
+        for sent, entry in zip(tasks, entries, strict=False):
+            if entry.task_id != sent.id:
                 break
             start += 1
-            if task.place is done:
+            if sent.place is done:
                 continue
             if entry.status is _SUCCESS:
-                task.place = done
+                sent.place = done
                 added += 1
                 if keep:
-                    out.append((task.seq, entry, task.source))
+                    out.append((sent.seq, entry, sent.source))
             else:
-                group = others.get(task.key)
+                group = others.get(sent.key)
                 if group is None:
-                    others[task.key] = [entry]
+                    others[sent.key] = [entry]
                 else:
                     group.append(entry)
         rest = entries[start:] if start else entries
