@@ -10,6 +10,7 @@ the same run (absolute times drift on a shared machine; ratios hold).
     .venv/bin/python benchmarks/engine_cpu.py --tasks 100000 --rounds 5
     git worktree add /tmp/main fb5470a
     .venv/bin/python benchmarks/engine_cpu.py --baseline /tmp/main
+    .venv/bin/python benchmarks/engine_cpu.py --baseline /tmp/main --baseline /tmp/before
     .venv/bin/python benchmarks/engine_cpu.py --stream 1000000   # peak RSS of a 1M-task stream
 """
 
@@ -122,7 +123,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tasks", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--baseline", type=Path, help="another checkout to measure alongside")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        action="append",
+        default=[],
+        help="another checkout to measure alongside (repeatable; the first is the ratio's base)",
+    )
     parser.add_argument("--stream", type=int, metavar="N", help="peak RSS streaming N tasks")
     parser.add_argument("--child", choices=["dict", "model"], help=argparse.SUPPRESS)
     parser.add_argument("--child-stream", action="store_true", help=argparse.SUPPRESS)
@@ -131,8 +138,8 @@ def main() -> None:
         print(json.dumps(_measure(args.child, args.tasks, args.child_stream)))
         return
     trees = {"this": _HERE}
-    if args.baseline is not None:
-        trees["baseline"] = args.baseline.resolve()
+    for index, tree in enumerate(args.baseline):
+        trees["baseline" if index == 0 else f"baseline{index + 1}"] = tree.resolve()
     if args.stream:
         for name, tree in trees.items():
             figures = _child(tree, "dict", args.stream, True)
@@ -151,7 +158,12 @@ def main() -> None:
             f"{name} {value:.2f} us/task" for name, value in medians.items()
         )
         if "baseline" in medians:
-            line += f" (ratio this/baseline {medians['this'] / medians['baseline']:.2f})"
+            line += " (ratio to baseline: " + ", ".join(
+                f"{name} {value / medians['baseline']:.2f}"
+                for name, value in medians.items()
+                if name != "baseline"
+            )
+            line += ")"
         print(line)
 
 
