@@ -369,38 +369,23 @@ class Ledger:
         keep = self._keep
         done = _ADDED
         added = 0
-        # The service answers in the order it was sent, as a rule: match entry i to task i
-        # while their ids are equal (then their keys are too); from the first entry that does
-        # not line up, match the rest by key. Either way every entry is looked at once, and
-        # by the same rules.
-        start = 0
-        for sent, entry in zip(tasks, entries, strict=False):
-            if entry.task_id != sent.id:
-                break
-            start += 1
-            if sent.place is done:
-                continue
-            if entry.status is _SUCCESS:
-                sent.place = done
-                added += 1
-                if keep:
-                    out.append((sent.seq, entry, sent.source))
-            else:
-                group = others.get(sent.key)
-                if group is None:
-                    others[sent.key] = [entry]
-                else:
-                    group.append(entry)
-        rest = entries[start:] if start else entries
-        by_key = {task.key: task for task in tasks} if rest else {}
-        for entry in rest:
+        # The service answers in the order it was sent, as a rule: entry i is task i's when
+        # their ids are equal (a request's keys are unique); else its key finds its task.
+        count = len(tasks)
+        by_key: dict[str, Task] | None = None
+        for index, entry in enumerate(entries):
             task_id = entry.task_id
-            if type(task_id) is not str:
-                continue
-            key = task_id.upper()
-            if len(key) != len(task_id):
-                key = id_key(task_id)
-            task = by_key.get(key)
+            task: Task | None
+            if index < count and tasks[index].id == task_id:
+                task = tasks[index]
+                key = task.key
+            else:
+                if type(task_id) is not str:
+                    continue
+                key = task_id.upper() if task_id.isascii() else id_key(task_id)
+                if by_key is None:
+                    by_key = {task.key: task for task in tasks}
+                task = by_key.get(key)
             if task is None or task.place is done:
                 continue  # not one of ours, or settled: a success wins over the rest
             if entry.status is _SUCCESS:
