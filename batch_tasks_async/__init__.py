@@ -7,7 +7,7 @@ The public surface is re-exported here; modules whose names start with ``_`` are
 from __future__ import annotations
 
 from . import errors, models
-from ._bulk import BulkProgress, BulkRetryPolicy, TaskAddStream
+from ._bulk import BulkOptions, BulkProgress, BulkRetryPolicy, TaskAddStream
 from ._client import BatchClient
 from ._credentials import (
     BATCH_SCOPE,
@@ -34,6 +34,7 @@ __all__ = [
     "AsyncTokenInfoCredential",
     "BatchClient",
     "BearerTokenCredential",
+    "BulkOptions",
     "BulkProgress",
     "BulkRetryPolicy",
     "CallOptions",

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
-from datetime import timedelta
-from typing import Any, Literal, Unpack
+from datetime import UTC, datetime
+from typing import Any, Unpack
 from urllib.parse import quote
 
 import attrs
@@ -14,18 +15,19 @@ import httpx
 from . import _routes as routes
 from . import models
 from ._bulk import (
-    DEFAULT_CONCURRENCY,
-    DEFAULT_MAX_REQUEST_BYTES,
-    DEFAULT_PROGRESS_INTERVAL,
-    MAX_TASKS_PER_REQUEST,
-    BulkRetryPolicy,
+    BulkOptions,
+    BulkOverrides,
     ChunkSender,
-    ProgressCallback,
+    ReadBack,
     TaskAddStream,
     TaskInput,
+    TaskReader,
     add_tasks,
+    check_mapping,
+    judge_read_back,
     stream_tasks,
 )
+from ._dates import parse_datetime, parse_http_date
 from ._options import CallOptions, ConditionalCallOptions, RequestOptions
 from ._options import check_timeout as _check_timeout
 from ._paging import AsyncPager, Page
@@ -40,7 +42,14 @@ from ._response import (
 )
 from ._routes import segment as _segment
 from ._serialization import dumps, parse_task_add_results
-from .errors import ClientValidationError, ConflictError, ServiceError
+from .errors import (
+    BatchError,
+    ClientValidationError,
+    ConflictError,
+    NotFoundError,
+    ResponseDecodeError,
+    ServiceError,
+)
 
 __all__ = ["TaskOperations"]
 
@@ -68,11 +77,54 @@ def _task_body(task: models.TaskAddParameter | Mapping[str, Any]) -> tuple[str, 
         task_id = task.get("id")
         if not isinstance(task_id, str) or not task_id:
             raise ClientValidationError("a task mapping must have a non-empty string 'id'")
+        check_mapping(task)  # the bulk engine's rule: camelCase keys, finite numbers
         return task_id, dumps(task if type(task) is dict else dict(task))
     raise ClientValidationError(
         "task must be a models.TaskAddParameter or a wire-format mapping, "
         f"got {type(task).__name__}"
     )
+
+
+def _parse_optional_datetime(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_datetime(value)
+    except ValueError:
+        return None
+
+
+def _task_add_entries(
+    response: httpx.Response, client_request_id: str
+) -> list[models.TaskAddResult]:
+    """The entries of an add-collection answer that can be read (see ``_chunk_sender``)."""
+
+    def unusable(reason: str) -> ResponseDecodeError:
+        return ResponseDecodeError(
+            response.status_code,
+            reason=reason,
+            request_id=response.headers.get("request-id"),
+            client_request_id=client_request_id,
+            headers=dict(response.headers),
+            body=response.content,
+        )
+
+    try:
+        data = loads(response)
+    except Exception as exc:  # not JSON, truncated, not UTF-8, empty (a 204/202)
+        raise unusable(f"the body is not JSON ({type(exc).__name__})") from None
+    values = data.get("value") if isinstance(data, dict) else None
+    if not isinstance(values, list):
+        raise unusable("the body has no 'value' list")
+    try:
+        return parse_task_add_results(values)
+    except Exception:
+        entries: list[models.TaskAddResult] = []
+        for item in values:
+            # An entry that cannot be read answers nothing: its task counts as left out.
+            with contextlib.suppress(Exception):
+                entries.extend(parse_task_add_results([item]))
+        return entries
 
 
 @attrs.frozen
@@ -164,6 +216,7 @@ class TaskOperations:
         task_id, body = _task_body(task)
         url = self._pipeline.url(routes.tasks(job_id), {"timeout": request.timeout})
         state = CallState(client_request_id=request.client_request_id or str(uuid.uuid4()))
+        first_sent = datetime.now(UTC)
         try:
             response = await self._call(
                 "POST", url, content=body, options=request, retry_policy=None, state=state
@@ -171,25 +224,25 @@ class TaskOperations:
         except ConflictError as error:
             if error.code != "TaskExists" or not state.ambiguous:
                 raise
-            # An earlier attempt of this very call added the task.
+            # An earlier attempt's answer was lost: read the task back, and count it as added
+            # by this call only if it was created after that attempt and holds what was sent.
+            read = self._task_reader(job_id, retry_policy=retry_policy)
+            try:
+                found = await read(task_id)
+            except BatchError:
+                raise error from None
+            if not judge_read_back(body, first_sent, found) or found is None:
+                raise
             task_url = f"{self._pipeline.endpoint}/jobs/{quote(job_id, safe='')}/tasks/" + quote(
                 task_id, safe=""
             )
-            check = await self._call(
-                "GET",
-                self._pipeline.url(
-                    f"/jobs/{_segment('job_id', job_id)}/tasks/{_segment('task_id', task_id)}",
-                    {"$select": "id"},
-                ),
-                content=None,
-                options=RequestOptions(client_request_id=state.client_request_id),
-                retry_policy=retry_policy,
-            )
-            found = ResponseMetadata.from_response(check, state.client_request_id)
-            return attrs.evolve(
-                found,
+            return ResponseMetadata(
                 status_code=201,
-                data_service_id=found.data_service_id or task_url,
+                e_tag=found.fields.get("eTag"),
+                last_modified=_parse_optional_datetime(found.fields.get("lastModified")),
+                request_id=error.request_id,
+                client_request_id=state.client_request_id,
+                data_service_id=task_url,
                 location=task_url,
                 recovered=True,
             )
@@ -457,73 +510,48 @@ class TaskOperations:
         job_id: str,
         tasks: Iterable[TaskInput] | AsyncIterable[TaskInput],
         *,
-        concurrency: int = DEFAULT_CONCURRENCY,
-        max_tasks_per_request: int = MAX_TASKS_PER_REQUEST,
-        max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
-        retry_policy: BulkRetryPolicy | None = None,
-        deadline: float | timedelta | None = None,
-        if_exists: Literal["fail", "skip"] = "fail",
-        on_progress: ProgressCallback | None = None,
-        raise_on_failure: bool = True,
-        progress_interval: float = DEFAULT_PROGRESS_INTERVAL,
+        options: BulkOptions | None = None,
         timeout: int | None = None,
         return_client_request_id: bool | None = None,
+        **overrides: Unpack[BulkOverrides],
     ) -> models.TaskAddCollectionResult:
         """Add any number of tasks to a job (``POST /jobs/{jobId}/addtaskcollection``).
 
         The tasks are read lazily, serialized once each, packed into requests of at most
         ``max_tasks_per_request`` tasks and ``max_request_bytes`` bytes, and sent
-        ``concurrency`` requests at a time. Only the tasks that failed are retried, with the
-        same ids, so every retry is idempotent: a task is never added twice and never reported
-        added unless the service holds it. See the bulk submission guide in the docs.
+        ``concurrency`` requests at a time. Only the tasks whose outcome is not settled are
+        sent again, with the same ids, so a task is never added twice and never reported added
+        unless this run added it. See the bulk submission guide in the docs.
 
         Args:
             job_id: The job to add the tasks to.
             tasks: An iterable or async iterable of
-                :class:`~batch_tasks_async.models.TaskAddParameter` or wire-format mappings
-                (camelCase keys, e.g. a parsed JSON Lines record), read lazily.
-            concurrency: Most requests in flight. Lowered while the service throttles and
-                raised again when it stops, never above this value.
-            max_tasks_per_request: Most tasks in one request (1 to 100).
-            max_request_bytes: Largest request body (default 1 MiB, the service's limit;
-                at most 4 MiB). A task that cannot fit fails alone with
-                ``RequestBodyTooLarge``.
-            retry_policy: Attempts and backoff of the bulk layer (:class:`BulkRetryPolicy`).
-            deadline: Seconds (or a timedelta) the whole run may take.
-            if_exists: ``"fail"`` (a task that existed before it was sent is a
-                ``clienterror`` ``TaskExists``) or ``"skip"`` (it counts as added, so a re-run
-                of a pipeline with the same ids is safe).
-            on_progress: Called with a :class:`BulkProgress` every ``progress_interval``
-                seconds and once at the end.
-            raise_on_failure: Raise :class:`~batch_tasks_async.errors.CreateTasksError`
-                when any task was not added (default); when false, return the result.
-            progress_interval: Seconds between progress reports.
+                [`TaskAddParameter`][batch_tasks_async.models.TaskAddParameter] or wire-format
+                mappings (camelCase keys, e.g. a parsed JSON Lines record), read lazily.
+            options: A [`BulkOptions`][batch_tasks_async.BulkOptions]; any of its fields may
+                also be given as a keyword (``concurrency=8``), which overrides it.
             timeout: Server-side timeout of each request, in seconds.
             return_client_request_id: Ask the service to echo each request's id.
 
         Returns:
-            One :class:`~batch_tasks_async.models.TaskAddResult` per task, in input order.
+            One [`TaskAddResult`][batch_tasks_async.models.TaskAddResult] per task read, in
+            input order (with ``return_results=False``: the failed and unconfirmed ones only).
+            An unconfirmed task's entry is a ``servererror`` with code ``TaskNotConfirmed``.
 
         Raises:
-            CreateTasksError: Some task was not added; it carries the failed results, the
-                tasks never confirmed (with the reason, and whether they may exist), the
-                request errors, and the full result.
-            ClientValidationError: An option is invalid.
+            CreateTasksError: Some task was not added; it carries the failed results and their
+                tasks, the tasks never confirmed (with the reason, whether they may exist, and
+                the task as given), the request errors, and the full result.
+            ClientValidationError: An option is invalid (before anything is sent).
         """
+        bulk = BulkOptions.build(options, overrides)
         return await add_tasks(
             self._chunk_sender(
                 job_id, timeout=timeout, return_client_request_id=return_client_request_id
             ),
             tasks,
-            concurrency=concurrency,
-            max_tasks_per_request=max_tasks_per_request,
-            max_request_bytes=max_request_bytes,
-            retry_policy=retry_policy,
-            deadline=deadline,
-            if_exists=if_exists,
-            on_progress=on_progress,
-            raise_on_failure=raise_on_failure,
-            progress_interval=progress_interval,
+            bulk,
+            read_back=self._task_reader(job_id, retry_policy=None),
         )
 
     def stream_add_collection(
@@ -531,49 +559,37 @@ class TaskOperations:
         job_id: str,
         tasks: Iterable[TaskInput] | AsyncIterable[TaskInput],
         *,
-        concurrency: int = DEFAULT_CONCURRENCY,
-        max_tasks_per_request: int = MAX_TASKS_PER_REQUEST,
-        max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
-        retry_policy: BulkRetryPolicy | None = None,
-        deadline: float | timedelta | None = None,
-        if_exists: Literal["fail", "skip"] = "fail",
-        on_progress: ProgressCallback | None = None,
-        raise_on_failure: bool = True,
-        progress_interval: float = DEFAULT_PROGRESS_INTERVAL,
+        options: BulkOptions | None = None,
         timeout: int | None = None,
         return_client_request_id: bool | None = None,
+        **overrides: Unpack[BulkOverrides],
     ) -> TaskAddStream:
         """Add tasks in bulk, yielding one result per task as each becomes final.
 
-        Takes the options of :meth:`add_collection`. Memory stays bounded by the
-        concurrency window, whatever the number of tasks, so a generator of millions of tasks
-        streams through in constant memory. Use it as ``async with ... as stream: async for
-        result in stream`` (requests keep flowing while your loop body runs) or directly in
-        ``async for``. Every yielded result is final; after an early exit, a cancellation or
-        an error, ``stream.pending_results`` and ``stream.unconfirmed`` account for every
-        other task read.
+        Takes the options of ``add_collection`` (``return_results`` does not apply: the
+        stream yields every result). Memory stays
+        bounded by the concurrency window, whatever the number of tasks, so a generator of
+        millions of tasks streams through in constant memory. Use it as ``async with ... as
+        stream: async for result in stream`` (requests keep flowing while your loop body runs)
+        or directly in ``async for``. Every yielded result is final; after an early exit, a
+        cancellation or an error, ``stream.pending_results`` and ``stream.unconfirmed`` account
+        for every other task read.
 
-        Example::
+        Example:
 
             async with client.task.stream_add_collection("job-1", tasks) as stream:
                 async for result in stream:
                     if result.status is not models.TaskAddStatus.SUCCESS:
                         print(result.task_id, result.error.code)
         """
+        bulk = BulkOptions.build(options, overrides)
         return stream_tasks(
             self._chunk_sender(
                 job_id, timeout=timeout, return_client_request_id=return_client_request_id
             ),
             tasks,
-            concurrency=concurrency,
-            max_tasks_per_request=max_tasks_per_request,
-            max_request_bytes=max_request_bytes,
-            retry_policy=retry_policy,
-            deadline=deadline,
-            if_exists=if_exists,
-            on_progress=on_progress,
-            raise_on_failure=raise_on_failure,
-            progress_interval=progress_interval,
+            bulk,
+            read_back=self._task_reader(job_id, retry_policy=None),
         )
 
     def _chunk_sender(
@@ -586,8 +602,11 @@ class TaskOperations:
         """The "send one add-collection request" callable the bulk engine drives.
 
         It sends a prepared ``{"value": [...]}`` body once, with the HTTP layer's retries off
-        (the engine owns every retry of bulk submission), and returns the per-task results in
-        the order the service gave them.
+        (the engine owns every retry of bulk submission), and returns the entries it can read,
+        in the order the service gave them. A 2xx answer it cannot use at all (not JSON, no
+        ``value`` list, a body that is not UTF-8) raises
+        [`ResponseDecodeError`][batch_tasks_async.errors.ResponseDecodeError]; an entry it
+        cannot read is left out (the engine treats its task as unanswered).
         """
         pipeline = self._pipeline
         url = pipeline.url(
@@ -608,16 +627,43 @@ class TaskOperations:
                 ),
                 retry_policy=no_retries,
             )
-            data = loads(response)
-            values = data.get("value") if isinstance(data, dict) else None
-            if not isinstance(values, list):
-                raise ClientValidationError(
-                    "the service answered add collection without a 'value' list "
-                    f"(request-id {response.headers.get('request-id')})"
-                )
-            return parse_task_add_results(values)
+            return _task_add_entries(response, client_request_id)
 
         return send
+
+    def _task_reader(self, job_id: str, *, retry_policy: RetryPolicy | None) -> TaskReader:
+        """Reads one task back, to verify a ``TaskExists`` after an ambiguous attempt."""
+        pipeline = self._pipeline
+        job = _segment("job_id", job_id)
+
+        async def read(task_id: str) -> ReadBack | None:
+            url = pipeline.url(f"/jobs/{job}/tasks/{_segment('task_id', task_id)}", {})
+            try:
+                response = await pipeline.send(
+                    "GET", url, content=None, options=RequestOptions(), retry_policy=retry_policy
+                )
+            except NotFoundError:
+                return None
+            received_at = datetime.now(UTC)
+            try:
+                fields = loads(response)
+                created = parse_datetime(fields["creationTime"])
+            except Exception as exc:
+                raise ResponseDecodeError(
+                    response.status_code,
+                    reason=f"the task read back has no readable creationTime ({exc!r})",
+                    request_id=response.headers.get("request-id"),
+                    headers=dict(response.headers),
+                    body=response.content,
+                ) from None
+            return ReadBack(
+                creation_time=created,
+                fields=fields,
+                service_date=parse_http_date(response.headers.get("date")),
+                received_at=received_at,
+            )
+
+        return read
 
     async def _no_body(
         self,

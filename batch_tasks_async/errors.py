@@ -64,6 +64,7 @@ __all__ = [
     "ResponseDecodeError",
     "ServerError",
     "ServiceError",
+    "TaskInputError",
     "TaskTooLargeError",
     "ThrottledError",
     "TransportError",
@@ -136,6 +137,13 @@ class ClientClosedError(BatchError, RuntimeError):
     """The client was used after [`close()`][batch_tasks_async.BatchClient.close].
 
     Also a ``RuntimeError``, which httpx raised before this type existed.
+    """
+
+
+class TaskInputError(BatchError):
+    """The caller's own task iterator (or async iterator) raised while a bulk add read it.
+
+    The exception it raised is the ``__cause__``; nothing more was read from the input.
     """
 
 
@@ -418,14 +426,17 @@ class UnconfirmedTask:
             ``"deadline exceeded"``).
         ambiguous: ``True`` when a request carrying the task may have reached the service, so
             the task may exist there; ``False`` when it certainly was never added.
+        task: The task as the caller gave it (model or mapping), so it can be resubmitted:
+            ``retry = [u.task for u in err.unconfirmed]``. Not part of equality.
     """
 
-    __slots__ = ("ambiguous", "reason", "task_id")
+    __slots__ = ("ambiguous", "reason", "task", "task_id")
 
-    def __init__(self, task_id: str, reason: str, *, ambiguous: bool) -> None:
+    def __init__(self, task_id: str, reason: str, *, ambiguous: bool, task: object = None) -> None:
         self.task_id = task_id
         self.reason = reason
         self.ambiguous = ambiguous
+        self.task = task
 
     def __repr__(self) -> str:
         return (
@@ -457,6 +468,7 @@ class CreateTasksError(BatchError):
         added: How many tasks were confirmed added.
         result: The full result, one entry per task (``add_collection`` only; ``None`` from a
             stream, whose results were yielded).
+        failed_tasks: The tasks of ``failed``, as the caller gave them, in the same order.
     """
 
     def __init__(
@@ -467,9 +479,11 @@ class CreateTasksError(BatchError):
         request_errors: Sequence[BaseException],
         added: int,
         result: TaskAddCollectionResult | None = None,
+        failed_tasks: Sequence[object] = (),
     ) -> None:
         self.result = result
         self.failed = list(failed)
+        self.failed_tasks = list(failed_tasks)
         self.unconfirmed = list(unconfirmed)
         self.request_errors = list(request_errors)
         self.added = added

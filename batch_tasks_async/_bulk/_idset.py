@@ -7,7 +7,8 @@ hold millions of tasks. A ``set[str]`` costs well over 100 bytes per id; this se
 with double hashing, kept between 40% and 80% full: **10 to 20 bytes per id** (16 on average),
 and no per-id Python object.
 
-The hash is CPython's ``hash()`` of the case-folded id (SipHash-1-3 with a per-process random
+The hash is CPython's ``hash()`` of the id's comparison key (``id_key``: the service's
+ordinal, per-character, case-insensitive comparison; SipHash-1-3 with a per-process random
 key), so it is well distributed and cannot be steered by crafted ids. Storing hashes instead of
 ids means a *new* id is taken for a duplicate when its 64-bit hash equals that of an earlier id:
 for ``n`` ids the probability that this happens at all is about ``n**2 / 2**65`` -- 3e-8 for a
@@ -20,10 +21,27 @@ from __future__ import annotations
 from array import array
 from typing import Final
 
-__all__ = ["IdSet"]
+__all__ = ["IdSet", "id_key"]
 
 _MASK64: Final = 0xFFFF_FFFF_FFFF_FFFF
 _MIN_CAPACITY: Final = 1024
+
+
+def id_key(task_id: str) -> str:
+    """The key under which the service compares task ids: ordinal, ignoring case per character.
+
+    Each character is upper-cased on its own, and a character whose upper case is more than one
+    character (``ß`` -> ``SS``) is kept as it is, as .NET's ``OrdinalIgnoreCase`` does: so
+    ``STRASSE`` and ``straße`` are different ids, and ``TASK-1`` and ``task-1`` are one.
+    """
+    key = task_id.upper()
+    if len(key) == len(task_id):
+        return key  # no character expanded: the full mapping is the simple one here
+    out = []
+    for char in task_id:
+        upper = char.upper()
+        out.append(upper if len(upper) == 1 else char)
+    return "".join(out)
 
 
 class IdSet:
@@ -52,11 +70,11 @@ class IdSet:
         return len(self._table) * self._table.itemsize
 
     def add(self, task_id: str) -> bool:
-        """Add ``task_id`` (compared case-insensitively); ``False`` if it was already present."""
-        return self.add_hash(hash(task_id.casefold()))
+        """Add ``task_id`` (compared by `id_key`); ``False`` if it was already present."""
+        return self.add_hash(hash(id_key(task_id)))
 
     def add_hash(self, h: int) -> bool:
-        """Add a precomputed ``hash(task_id.casefold())``; ``False`` if it was already present."""
+        """Add a precomputed ``hash(id_key(task_id))``; ``False`` if it was already present."""
         h &= _MASK64
         if not h:
             h = 1  # 0 marks an empty slot
@@ -84,7 +102,7 @@ class IdSet:
     def __contains__(self, task_id: object) -> bool:
         if not isinstance(task_id, str):
             return False
-        h = hash(task_id.casefold()) & _MASK64 or 1
+        h = hash(id_key(task_id)) & _MASK64 or 1
         table = self._table
         mask = self._mask
         i = h & mask

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import random
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 
 import anyio
 import attrs
 
+from .._retry import backoff, is_testing
 from ..errors import ClientValidationError
 
 __all__ = ["BulkRetryPolicy", "SleepFunction"]
@@ -79,16 +79,25 @@ class BulkRetryPolicy:
         )
 
     def backoff(self, attempt: int, rng: random.Random | None = None) -> float:
-        """The delay before attempt ``attempt + 1`` after ``attempt`` failed attempts (>= 1)."""
-        delay = min(self.backoff_max, self.backoff_base * 2.0 ** max(0, attempt - 1))
-        if self.jitter and delay:
-            delay *= 1.0 - self.jitter * (rng or random).random()
-        return delay
+        """The delay before attempt ``attempt + 1`` after ``attempt`` failed attempts (>= 1).
+
+        The one formula of both retry layers (``batch_tasks_async._retry.backoff``).
+        """
+        return backoff(
+            attempt,
+            initial=self.backoff_base,
+            maximum=self.backoff_max,
+            jitter=self.jitter,
+            rng=rng,
+        )
 
     def retry_delay(
-        self, attempt: int, retry_after: timedelta | None, rng: random.Random | None = None
+        self, attempt: int, retry_after: float | None, rng: random.Random | None = None
     ) -> float:
-        """The delay before the next attempt: ``Retry-After`` (capped) when given, else backoff."""
+        """The delay before the next attempt: ``Retry-After`` (seconds, capped to
+        ``max_retry_after``) when given, else backoff. Always finite; zero in test mode."""
         if retry_after is not None:
-            return min(max(0.0, retry_after.total_seconds()), self.max_retry_after)
+            if is_testing() or not retry_after > 0:
+                return 0.0
+            return min(retry_after, self.max_retry_after)
         return self.backoff(attempt, rng)

@@ -6,7 +6,7 @@ import random
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio
@@ -16,15 +16,19 @@ import pytest
 
 from batch_tasks_async import models
 from batch_tasks_async._bulk import (
+    BulkOptions,
     BulkProgress,
     BulkRetryPolicy,
-    add_tasks,
-    stream_tasks,
+    ReadBack,
+    TaskAddStream,
 )
+from batch_tasks_async._bulk import add_tasks as _add_tasks
+from batch_tasks_async._bulk import stream_tasks as _stream_tasks
 from batch_tasks_async.errors import (
     AuthenticationError,
     BadRequestError,
     BatchConnectionError,
+    BatchError,
     BatchTimeoutError,
     ClientValidationError,
     CreateTasksError,
@@ -32,6 +36,7 @@ from batch_tasks_async.errors import (
     PermissionDeniedError,
     RequestBodyTooLargeError,
     ServerError,
+    TaskInputError,
     ThrottledError,
     UnconfirmedTask,
 )
@@ -42,6 +47,19 @@ S = models.TaskAddStatus.SUCCESS
 CE = models.TaskAddStatus.CLIENT_ERROR
 SE = models.TaskAddStatus.SERVER_ERROR
 FAST = BulkRetryPolicy.no_backoff()
+
+
+async def add_tasks(send: Any, items: Any, **options: Any) -> models.TaskAddCollectionResult:
+    """The engine with the options as keywords, reading tasks back through the fake service."""
+    return await _add_tasks(
+        send, items, BulkOptions(**options), read_back=getattr(send, "read_back", None)
+    )
+
+
+def stream_tasks(send: Any, items: Any, **options: Any) -> TaskAddStream:
+    return _stream_tasks(
+        send, items, BulkOptions(**options), read_back=getattr(send, "read_back", None)
+    )
 
 
 def tasks(n: int, prefix: str = "t") -> list[dict[str, Any]]:
@@ -66,6 +84,8 @@ class FakeService:
         self.hook = hook
         self.shuffle = shuffle
         self.committed: dict[str, str] = {}
+        self.created: dict[str, datetime] = {}
+        self.bodies: dict[str, dict[str, Any]] = {}
         self.commits: Counter[str] = Counter()
         self.calls: list[tuple[str, list[str], int]] = []
         self.in_flight = 0
@@ -77,6 +97,7 @@ class FakeService:
         results = []
         for task_id in ids:
             key = task_id.casefold()
+            self.created.setdefault(key, datetime.now(UTC))
             if key in self.committed:
                 results.append(
                     models.TaskAddResult(status=CE, task_id=task_id, error=err("TaskExists"))
@@ -89,8 +110,22 @@ class FakeService:
             self.rng.shuffle(results)
         return results
 
+    async def read_back(self, task_id: str) -> ReadBack | None:
+        key = task_id.casefold()
+        if key not in self.committed:
+            return None
+        return ReadBack(
+            creation_time=self.created[key],
+            fields=self.bodies.get(key, {"id": task_id}),
+            service_date=None,
+            received_at=datetime.now(UTC),
+        )
+
     async def __call__(self, body: bytes, *, client_request_id: str) -> list[models.TaskAddResult]:
-        ids = [t["id"] for t in orjson.loads(body)["value"]]
+        sent = orjson.loads(body)["value"]
+        for item in sent:
+            self.bodies.setdefault(item["id"].casefold(), item)
+        ids = [t["id"] for t in sent]
         call_no = len(self.calls)
         self.calls.append((client_request_id, ids, len(body)))
         self.in_flight += 1
@@ -237,9 +272,12 @@ async def test_per_task_server_error_attempts_are_bounded() -> None:
     with pytest.raises(CreateTasksError) as info:
         await add_tasks(service, tasks(5), retry_policy=policy)
     assert service.sent_ids()["t1"] == 3
-    assert [r.task_id for r in info.value.failed] == ["t1"]
-    assert info.value.failed[0].status == SE
-    assert info.value.unconfirmed == []
+    # A per-task servererror may hide a commit: out of budget, the task is unconfirmed and
+    # ambiguous, never "failed".
+    assert info.value.failed == []
+    [unconfirmed] = info.value.unconfirmed
+    assert (unconfirmed.task_id, unconfirmed.ambiguous) == ("t1", True)
+    assert unconfirmed.task == tasks(5)[1]
     assert info.value.added == 4
     assert info.value.result is not None
     assert len(info.value.result.value or []) == 5
@@ -247,6 +285,24 @@ async def test_per_task_server_error_attempts_are_bounded() -> None:
     service = FakeService(hook)
     result = await add_tasks(service, tasks(5), retry_policy=policy, raise_on_failure=False)
     assert [r.status for r in result.value or []] == [S, SE, S, S, S]
+    assert [r.error.code for r in result.value or [] if r.error] == ["TaskNotConfirmed"]
+
+
+async def test_per_task_server_busy_out_of_budget_is_a_failure() -> None:
+    def hook(_: int, ids: list[str]) -> list[models.TaskAddResult]:
+        out = service.commit([i for i in ids if i != "t1"])
+        if "t1" in ids:
+            out.append(models.TaskAddResult(status=SE, task_id="t1", error=err("ServerBusy")))
+        return out
+
+    service = FakeService(hook)
+    policy = BulkRetryPolicy.no_backoff(max_attempts=3)
+    with pytest.raises(CreateTasksError) as info:
+        await add_tasks(service, tasks(5), retry_policy=policy)
+    # ServerBusy is a refusal: the task was certainly not added.
+    assert [r.task_id for r in info.value.failed] == ["t1"]
+    assert info.value.failed_tasks == [tasks(5)[1]]
+    assert info.value.unconfirmed == []
 
 
 async def test_task_exists_after_ambiguous_attempt_counts_as_added() -> None:
@@ -284,7 +340,7 @@ async def test_task_exists_on_first_attempt(if_exists: str) -> None:
         service,
         tasks(5),
         retry_policy=FAST,
-        if_exists=if_exists,  # type: ignore[arg-type]
+        if_exists=if_exists,
         raise_on_failure=False,
         on_progress=progress.append,
     )
@@ -339,7 +395,7 @@ async def test_backoff_without_retry_after_grows_exponentially() -> None:
     assert sleep.delays == [0.5, 1.0, 1.5]
 
 
-async def test_request_retries_are_bounded_and_then_stop_the_run() -> None:
+async def test_a_service_failing_every_request_stops_the_run_after_a_few_sends() -> None:
     def hook(_: int, __: list[str]) -> None:
         raise ServerError(500, code="InternalError")
 
@@ -352,15 +408,35 @@ async def test_request_retries_are_bounded_and_then_stop_the_run() -> None:
             retry_policy=BulkRetryPolicy.no_backoff(max_attempts=3),
         )
     error = info.value
-    assert len(service.calls) == 3  # one chunk, three attempts, then the run stops
+    # 3 attempts, then depth-first bisection (one send per half) down to single tasks, each
+    # given 3 attempts; three given up with no request answered means the service is down.
+    assert len(service.calls) <= 40
     assert isinstance(error.request_errors[0], ServerError)
     assert isinstance(error.__cause__, ServerError)
     by_id = {u.task_id: u for u in error.unconfirmed}
-    assert len(by_id) == 250
-    assert all(by_id[f"t{i}"].ambiguous for i in range(100))  # 5xx: may have been added
-    assert not any(by_id[f"t{i}"].ambiguous for i in range(100, 250))  # never sent
+    sent = set(service.sent_ids())
+    assert set(by_id) == {f"t{i}" for i in range(len(by_id))}
+    assert all(by_id[i].ambiguous == (i in sent) for i in by_id)  # 5xx: may have been added
     assert error.result is not None
-    assert [r.error.code for r in error.result.value or [] if r.error] == ["TaskNotConfirmed"] * 250
+    codes = [r.error.code for r in error.result.value or [] if r.error]
+    assert codes == ["TaskNotConfirmed"] * len(by_id)
+
+
+async def test_a_poison_task_is_bisected_out_and_everything_else_is_added() -> None:
+    def hook(_: int, ids: list[str]) -> None:
+        if "t37" in ids:
+            raise ServerError(500, code="InternalError")
+
+    service = FakeService(hook)
+    with pytest.raises(CreateTasksError) as info:
+        await add_tasks(
+            service, tasks(500), concurrency=4, retry_policy=BulkRetryPolicy.no_backoff()
+        )
+    assert [u.task_id for u in info.value.unconfirmed] == ["t37"]
+    assert info.value.unconfirmed[0].ambiguous
+    assert info.value.added == 499
+    assert len(service.committed) == 499
+    assert set(service.commits.values()) == {1}
 
 
 async def test_413_splits_the_request_and_lowers_the_limit() -> None:
@@ -435,14 +511,20 @@ async def test_errors_that_doom_every_request_stop_the_run(error: Exception) -> 
     service = FakeService(hook)
     service.delay = 0.001
     items = tasks(5000)
+    source = iter(items)
     with pytest.raises(CreateTasksError) as info:
-        await add_tasks(service, iter(items), concurrency=4, retry_policy=FAST)
+        await add_tasks(service, source, concurrency=4, retry_policy=FAST)
     exc = info.value
     assert exc.request_errors[0] is error
     assert len(service.calls) <= 5  # stopped at once: only requests already in flight
     assert exc.added == 100
     assert len(service.committed) == 100
-    assert {u.task_id for u in exc.unconfirmed} == {t["id"] for t in items[100:]}
+    # Nothing more was read than what was in hand: the rest is still in the caller's iterator.
+    read = len(exc.result.value or []) if exc.result else 0
+    assert read < 2000
+    assert next(source) is items[read]
+    assert [u.task_id for u in exc.unconfirmed] == [t["id"] for t in items[100:read]]
+    assert [u.task for u in exc.unconfirmed] == items[100:read]
     # A definitive error means none of those tasks was added; unsent ones never were.
     assert not any(u.ambiguous for u in exc.unconfirmed)
     assert all(u.reason.startswith("run stopped") for u in exc.unconfirmed)
@@ -550,7 +632,11 @@ async def test_failing_input_iterator_stops_the_run_and_keeps_what_was_read() ->
     service = FakeService()
     with pytest.raises(CreateTasksError) as info:
         await add_tasks(service, source(), retry_policy=FAST)
-    assert isinstance(info.value.request_errors[0], OSError)
+    error = info.value.request_errors[0]
+    assert isinstance(error, TaskInputError), "no foreign type escapes"
+    assert isinstance(error.__cause__, OSError)
+    assert "OSError: disk gone" in str(error)
+    assert info.value.__cause__ is error
     assert info.value.added + len(info.value.unconfirmed) == 150
     assert not any(u.ambiguous for u in info.value.unconfirmed)
     assert len(service.committed) == info.value.added
@@ -748,7 +834,9 @@ async def test_unexpected_sender_exception_stops_with_ambiguous_tasks() -> None:
     with pytest.raises(CreateTasksError) as info:
         await add_tasks(FakeService(hook), tasks(5), retry_policy=FAST)
     assert all(u.ambiguous for u in info.value.unconfirmed)
-    assert isinstance(info.value.__cause__, KeyError)
+    # Only SDK errors reach the caller: the sender's bug is the cause of one.
+    assert type(info.value.__cause__) is BatchError
+    assert isinstance(info.value.__cause__.__cause__, KeyError)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -820,3 +908,25 @@ async def test_mixed_faults_commit_every_task_exactly_once(seed: int) -> None:
 
 async def test_unconfirmed_task_equality_is_by_value() -> None:
     assert UnconfirmedTask("a", "x", ambiguous=True) == UnconfirmedTask("a", "x", ambiguous=True)
+
+
+async def test_failing_async_input_iterator_is_wrapped_in_an_sdk_error() -> None:
+    async def source() -> AsyncIterator[dict[str, Any]]:
+        for item in tasks(20):
+            yield item
+        raise KeyError("no such row")
+
+    service = FakeService()
+    with pytest.raises(CreateTasksError) as info:
+        await add_tasks(service, source(), retry_policy=FAST)
+    (error,) = info.value.request_errors
+    assert isinstance(error, TaskInputError)
+    assert isinstance(error.__cause__, KeyError)
+    assert info.value.added + len(info.value.unconfirmed) == 20
+
+
+def test_an_unbounded_option_names_its_floor() -> None:
+    with pytest.raises(ClientValidationError) as info:
+        BulkOptions(concurrency=0)
+    assert "concurrency must be an integer of at least 1, got 0" in str(info.value)
+    assert "inf" not in str(info.value)

@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from batch_tasks_async import models
-from batch_tasks_async._bulk import BulkRetryPolicy, stream_tasks
+from batch_tasks_async._bulk import BulkOptions, BulkRetryPolicy, stream_tasks
 
 pytestmark = pytest.mark.anyio
 
@@ -31,14 +31,16 @@ async def _peak(n: int) -> tuple[int, int]:
     try:
         count = 0
         async with stream_tasks(
-            send, generate(n), concurrency=4, retry_policy=BulkRetryPolicy.no_backoff()
+            send,
+            generate(n),
+            BulkOptions(concurrency=4, retry_policy=BulkRetryPolicy.no_backoff()),
         ) as stream:
             async for result in stream:
                 count += result.status == S
         assert count == n
         current, peak = tracemalloc.get_traced_memory()
         # What the finished run still holds is its duplicate-id index, and nothing per result.
-        held = current - stream._run._ids.nbytes
+        held = current - stream._run.ledger._ids.nbytes
         return held, peak
     finally:
         tracemalloc.stop()

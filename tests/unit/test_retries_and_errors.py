@@ -258,15 +258,19 @@ def task_exists() -> httpx.Response:
 async def test_add_retried_after_unknown_outcome_treats_task_exists_as_success(
     ambiguous_first: httpx.Response | Exception,
 ) -> None:
+    # The task read back was created just now and holds what was sent: this call made it.
+    created = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    found = {"id": "t", "eTag": "0xE", "creationTime": created, "commandLine": "c"}
     script = Script(
         ambiguous_first,
         task_exists(),
-        httpx.Response(200, json={"id": "t"}, headers={"ETag": "0xE", "request-id": "r2"}),
+        httpx.Response(200, json=found, headers={"ETag": "0xE", "request-id": "r2"}),
     )
     client, _ = client_for(script, RetryPolicy().without_backoff())
     async with client:
         meta = await client.task.add("j", models.TaskAddParameter(id="t", command_line="c"))
     assert meta.e_tag == "0xE"
+    assert meta.recovered
     post1, post2, check = script.requests
     assert post1.headers["client-request-id"] == post2.headers["client-request-id"]
     assert check.method == "GET"
