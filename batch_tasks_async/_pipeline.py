@@ -289,6 +289,8 @@ class RequestOptions:
     if_none_match: str | None = None
     if_modified_since: datetime | None = None
     if_unmodified_since: datetime | None = None
+    #: Further request headers of one operation (e.g. ``ocp-range``), sent as given.
+    extra_headers: tuple[tuple[str, str], ...] = ()
 
 
 class Pipeline:
@@ -382,6 +384,7 @@ class Pipeline:
             headers["if-modified-since"] = _http_date(options.if_modified_since)
         if options.if_unmodified_since is not None:
             headers["if-unmodified-since"] = _http_date(options.if_unmodified_since)
+        headers.update(options.extra_headers)
         return headers
 
     async def _authorize(self, request: httpx.Request) -> None:
@@ -402,6 +405,7 @@ class Pipeline:
         content: bytes | None,
         options: RequestOptions,
         state: CallState,
+        stream: bool = False,
     ) -> httpx.Response:
         headers = self._headers(options, state)
         if content is not None:
@@ -412,7 +416,7 @@ class Pipeline:
         await self._authorize(request)
         state.attempts += 1
         try:
-            response = await self.http.send(request)
+            response = await self.http.send(request, stream=stream)
         except httpx.TimeoutException as exc:
             sent = not isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
             state.ambiguous |= sent
@@ -434,6 +438,19 @@ class Pipeline:
                 client_request_id=state.client_request_id,
             ) from exc
         if response.status_code >= 300:
+            if stream:
+                try:
+                    await response.aread()  # the error body is small; it closes the stream
+                except httpx.HTTPError as exc:
+                    await response.aclose()
+                    raise BatchConnectionError(
+                        f"{method} {_safe_url(url)} answered {response.status_code} and its "
+                        f"error body could not be read: {type(exc).__name__}",
+                        request_sent=True,
+                        method=method,
+                        url=url,
+                        client_request_id=state.client_request_id,
+                    ) from exc
             error = _error_from_response(response, state.client_request_id)
             state.ambiguous |= outcome_unknown(error)
             raise error
@@ -448,6 +465,7 @@ class Pipeline:
         options: RequestOptions | None = None,
         retry_policy: RetryPolicy | None = None,
         state: CallState | None = None,
+        stream: bool = False,
     ) -> httpx.Response:
         """Send one logical call, retrying as ``retry_policy`` (or the client's) says.
 
@@ -458,9 +476,11 @@ class Pipeline:
             options: Per-call options (headers, conditions).
             retry_policy: Overrides the client's retry policy for this call.
             state: Receives what the call learnt (attempts, ambiguity); one is made if omitted.
+            stream: Return as soon as a successful response's headers arrive, its body unread
+                (the caller reads it with ``aiter_bytes()`` and must ``aclose()`` it).
 
         Returns:
-            The successful response, its body read.
+            The successful response, its body read (unless ``stream``).
 
         Raises:
             ServiceError: The service answered with an error status (after retries).
@@ -471,7 +491,9 @@ class Pipeline:
             state = CallState(client_request_id=options.client_request_id or str(uuid.uuid4()))
         policy = retry_policy or self.retry_policy
         if policy.max_attempts == 1:
-            return await self._send_once(method, url, content=content, options=options, state=state)
+            return await self._send_once(
+                method, url, content=content, options=options, state=state, stream=stream
+            )
         stop: stop_base = stop_after_attempt(policy.max_attempts)
         if policy.total_timeout is not None:
             stop = stop | stop_before_delay(policy.total_timeout)
@@ -486,7 +508,7 @@ class Pipeline:
         async for attempt in retrying:
             with attempt:
                 return await self._send_once(
-                    method, url, content=content, options=options, state=state
+                    method, url, content=content, options=options, state=state, stream=stream
                 )
         raise AssertionError(
             "unreachable: tenacity either returns or re-raises"
