@@ -10,7 +10,6 @@ import email.utils
 import ipaddress
 import logging
 import platform
-import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -38,6 +37,7 @@ from ._credentials import (
     SharedKeyCredential,
     _TokenCache,
 )
+from ._retry import backoff, is_testing, parse_retry_after
 from .errors import (
     BatchConnectionError,
     BatchTimeoutError,
@@ -93,12 +93,16 @@ class RetryPolicy:
 
     Retried: connection failures, client-side timeouts, and the statuses in
     ``retry_statuses``. Waits honour ``Retry-After`` (seconds or an HTTP date, at most
-    ``max_retry_after``), otherwise grow exponentially with full jitter.
+    ``max_retry_after``), otherwise grow exponentially with jitter, by the one formula both
+    retry layers share ([`backoff`][batch_tasks_async._retry.backoff]).
+    [`set_testing`][batch_tasks_async._retry.set_testing] removes every wait in tests.
 
     Attributes:
         max_attempts: Attempts in all, the first included (1 disables retries).
-        backoff_initial: First backoff, in seconds.
+        backoff_initial: First backoff, in seconds; it doubles with each further attempt.
         backoff_max: Largest backoff, in seconds.
+        jitter: Fraction of each backoff that is randomized, from 0 (exact delays) to 1
+            (the default, "full jitter": uniform between 0 and the delay).
         max_retry_after: Largest ``Retry-After`` honoured, in seconds (longer asks are cut).
         total_timeout: No retry starts whose wait would end later than this many seconds after
             the first attempt began; ``None`` for no bound.
@@ -109,6 +113,7 @@ class RetryPolicy:
     max_attempts: int = 4
     backoff_initial: float = 0.5
     backoff_max: float = 30.0
+    jitter: float = 1.0
     max_retry_after: float = 60.0
     total_timeout: float | None = 120.0
     retry_statuses: frozenset[int] = frozenset({408, 429, 500, 502, 503, 504})
@@ -119,6 +124,10 @@ class RetryPolicy:
             raise ClientValidationError("RetryPolicy.max_attempts must be at least 1")
         if self.backoff_initial < 0 or self.backoff_max < 0 or self.max_retry_after < 0:
             raise ClientValidationError("RetryPolicy backoff values must not be negative")
+        if not 0.0 <= self.jitter <= 1.0:
+            raise ClientValidationError(
+                f"RetryPolicy.jitter must be between 0 and 1, got {self.jitter!r}"
+            )
 
     @classmethod
     def disabled(cls) -> RetryPolicy:
@@ -137,12 +146,13 @@ class RetryPolicy:
 
     def wait_for(self, error: BaseException | None, attempt: int) -> float:
         """Seconds to wait before attempt ``attempt + 1`` after ``error``."""
-        if not self.backoff:
+        if not self.backoff or is_testing():
             return 0.0
         if isinstance(error, ServiceError) and error.retry_after is not None:
             return min(max(error.retry_after.total_seconds(), 0.0), self.max_retry_after)
-        ceiling = min(self.backoff_max, self.backoff_initial * (2 ** (attempt - 1)))
-        return random.uniform(0.0, ceiling)
+        return backoff(
+            attempt, initial=self.backoff_initial, maximum=self.backoff_max, jitter=self.jitter
+        )
 
 
 class _PolicyWait(wait_base):
@@ -154,29 +164,13 @@ class _PolicyWait(wait_base):
         return self._policy.wait_for(error, retry_state.attempt_number)
 
 
-def parse_retry_after(headers: httpx.Headers) -> timedelta | None:
-    """Read ``retry-after-ms`` / ``x-ms-retry-after-ms`` / ``Retry-After`` (seconds or date)."""
-    for name in ("retry-after-ms", "x-ms-retry-after-ms"):
-        raw = headers.get(name)
-        if raw:
-            try:
-                return timedelta(milliseconds=max(float(raw), 0.0))
-            except ValueError:
-                pass
-    raw = headers.get("retry-after")
-    if not raw:
-        return None
-    try:
-        return timedelta(seconds=max(float(raw), 0.0))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(when - datetime.now(UTC), timedelta(0))
+#: The longest ``Retry-After`` kept on an error; each retry layer caps its waits further.
+_RETRY_AFTER_KEPT: Final = 86400.0
+
+
+def _retry_after(headers: httpx.Headers) -> timedelta | None:
+    seconds = parse_retry_after(headers, cap=_RETRY_AFTER_KEPT)
+    return None if seconds is None else timedelta(seconds=seconds)
 
 
 def _error_from_response(response: httpx.Response, client_request_id: str | None) -> ServiceError:
@@ -223,7 +217,7 @@ def _error_from_response(response: httpx.Response, client_request_id: str | None
         values=values,
         request_id=response.headers.get("request-id"),
         client_request_id=response.headers.get("client-request-id") or client_request_id,
-        retry_after=parse_retry_after(response.headers),
+        retry_after=_retry_after(response.headers),
         headers={k.lower(): v for k, v in response.headers.items()},
         body=body,
     )
@@ -544,5 +538,4 @@ __all__ += [
     "RequestOptions",
     "loads",
     "outcome_unknown",
-    "parse_retry_after",
 ]
