@@ -44,6 +44,7 @@ from .errors import (
     ClientValidationError,
     ServiceError,
     TransportError,
+    body_excerpt,
     service_error_class,
 )
 
@@ -199,11 +200,10 @@ def _error_from_response(response: httpx.Response, client_request_id: str | None
                 if isinstance(item, dict) and "key" in item:
                     values[str(item["key"])] = str(item.get("value", ""))
     elif body:
-        snippet = body[:200].decode("utf-8", errors="replace")
         message = (
             f"the service answered {response.status_code} with a body that is not a Batch error "
             f"({len(body)} bytes, content-type {response.headers.get('content-type', 'none')!r}): "
-            f"{snippet}"
+            f"{body_excerpt(body)}"
         )
     else:
         message = (
