@@ -1,4 +1,6 @@
-"""Turning a successful reply into a model, or a [`ResponseDecodeError`][batch_tasks_async.errors.ResponseDecodeError]."""
+"""Turning a successful reply into a model, or into a
+[`ResponseDecodeError`][batch_tasks_async.errors.ResponseDecodeError].
+"""
 
 from __future__ import annotations
 

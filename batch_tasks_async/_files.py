@@ -12,7 +12,6 @@ import re
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from datetime import datetime
-from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Self
 from urllib.parse import unquote
@@ -196,9 +195,13 @@ class TaskFileDownload:
                 yield chunk
             return
         async with self:
-            assert self._response is not None
-            async for chunk in self._body(self._response):
+            async for chunk in self._body(self._opened()):
                 yield chunk
+
+    def _opened(self) -> httpx.Response:
+        if self._response is None:
+            raise ClientValidationError("the download is not open")
+        return self._response
 
     async def _body(self, response: httpx.Response) -> AsyncGenerator[bytes, None]:
         request = response.request
@@ -236,21 +239,19 @@ class TaskFileDownload:
         Raises:
             ClientValidationError: ``path`` is a directory, or its directory does not exist.
         """
-        target = Path(path)
-        if target.is_dir():
+        target = anyio.Path(path)
+        if await target.is_dir():
             raise ClientValidationError(f"{target} is a directory; pass the path of a file")
-        if not target.parent.is_dir():
+        if not await target.parent.is_dir():
             raise ClientValidationError(f"the directory of {target} does not exist")
         partial = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.partial")
         try:
-            async with self:
-                async with await anyio.open_file(partial, "wb") as out:
-                    assert self._response is not None
-                    async for chunk in self._body(self._response):
-                        await out.write(chunk)
-            os.replace(partial, target)
+            async with self, await anyio.open_file(partial, "wb") as out:
+                async for chunk in self._body(self._opened()):
+                    await out.write(chunk)
+            await partial.replace(target)
         finally:
-            partial.unlink(missing_ok=True)
+            await partial.unlink(missing_ok=True)
         assert self.properties is not None
         return self.properties
 

@@ -55,7 +55,5 @@ class JobOperations:
         url = self._pipeline.url(
             f"/jobs/{_segment('job_id', job_id)}/taskcounts", {"timeout": options.timeout}
         )
-        response = await self._pipeline.send(
-            "GET", url, options=options, retry_policy=retry_policy
-        )
+        response = await self._pipeline.send("GET", url, options=options, retry_policy=retry_policy)
         return decode_model(models.TaskCountsResult, response)

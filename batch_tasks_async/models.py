@@ -1407,4 +1407,3 @@ class NodeFileListResult(_Model):
     value: list[NodeFile] | None = None
     odata_next_link: str | None = attrs.field(default=None, metadata={_WIRE_NAME: "odata.nextLink"})
     additional_properties: dict[str, Any] = attrs.field(factory=dict, eq=False)
-

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import orjson
 import pytest
@@ -66,7 +67,8 @@ async def test_task_counts_from_the_recorded_reply() -> None:
     rec = Recorder(httpx.Response(200, json=body))
     async with make_client(rec) as client:
         counts = await client.job.get_task_counts("job 1", timeout=5, client_request_id="abc")
-    assert counts.task_counts.failed == 1 and counts.task_slot_counts.running == 2
+    assert counts.task_counts.failed == 1
+    assert counts.task_slot_counts.running == 2
     request = rec.requests[0]
     assert request.method == "GET"
     assert request.url.raw_path.startswith(b"/jobs/job%201/taskcounts?")
@@ -122,9 +124,11 @@ async def test_list_files_recursive_with_every_option() -> None:
             timeout=10,
         ).to_list()
     assert [f.name for f in files] == ["wd", "stdout.txt", "wd/out.txt"]
-    assert files[0].is_directory is True and files[0].properties is None
+    assert files[0].is_directory is True
+    assert files[0].properties is None
     props = files[1].properties
-    assert props is not None and props.content_length == 13
+    assert props is not None
+    assert props.content_length == 13
     assert props.last_modified == datetime(2025, 3, 19, 19, 29, 39, 182590, tzinfo=UTC)
     assert query(rec.requests[0]) == {
         "api-version": "2024-07-01.20.0",
@@ -222,7 +226,8 @@ async def test_get_streams_with_ocp_range_and_options() -> None:
         )
         assert rec.requests == []  # nothing is sent before the download is used
         async with download as opened:
-            assert opened.properties is not None and opened.properties.is_directory is False
+            assert opened.properties is not None
+            assert opened.properties.is_directory is False
             assert opened.properties.content_length is None  # chunked, as recorded
             chunks = [chunk async for chunk in opened]
     assert b"".join(chunks) == b"hello world"
@@ -237,13 +242,14 @@ async def test_get_streams_with_ocp_range_and_options() -> None:
 
 async def test_leaving_a_download_early_closes_it() -> None:
     body = ChunkedBody([b"a"] * 100)
-    async with make_client(
-        Recorder(httpx.Response(200, headers=FILE_HEADERS, stream=body))
-    ) as client:
-        async with client.file.get_from_task("job-1", "t1", "big.bin", chunk_size=1) as download:
-            async for _chunk in download:
-                break
-    assert body.closed and body.pulled < 100
+    async with (
+        make_client(Recorder(httpx.Response(200, headers=FILE_HEADERS, stream=body))) as client,
+        client.file.get_from_task("job-1", "t1", "big.bin", chunk_size=1) as download,
+    ):
+        async for _chunk in download:
+            break
+    assert body.closed
+    assert body.pulled < 100
 
 
 async def test_download_to_a_path_is_atomic(tmp_path: Path) -> None:
@@ -251,14 +257,16 @@ async def test_download_to_a_path_is_atomic(tmp_path: Path) -> None:
     ok = Recorder(httpx.Response(200, headers=FILE_HEADERS, stream=ChunkedBody([b"12", b"34"])))
     async with make_client(ok) as client:
         props = await client.file.get_from_task("job-1", "t1", "stdout.txt").to_path(target)
-    assert target.read_bytes() == b"1234" and props.file_mode == "0o100644"
+    assert target.read_bytes() == b"1234"
+    assert props.file_mode == "0o100644"
     cut = ChunkedBody([b"new"], fail=httpx.RemoteProtocolError("peer closed"))
     broken = Recorder(httpx.Response(200, headers=FILE_HEADERS, stream=cut))
     async with make_client(broken) as client:
         with pytest.raises(errors.BatchConnectionError, match="cut off"):
             await client.file.get_from_task("job-1", "t1", "stdout.txt").to_path(target)
     assert target.read_bytes() == b"1234"  # the old file is untouched
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.txt"]  # no partial file left
+    leftovers = sorted([p.name async for p in anyio.Path(tmp_path).iterdir()])
+    assert leftovers == ["out.txt"]  # no partial file left
     async with make_client(ok) as client:
         with pytest.raises(errors.ClientValidationError, match="directory"):
             await client.file.get_from_task("job-1", "t1", "x").to_path(tmp_path)
@@ -285,9 +293,9 @@ async def test_get_errors_are_read_and_retried() -> None:
     async with make_client(rec) as client:
         assert await client.file.get_from_task("job-1", "t1", "task.txt").read() == b"done\n"
     assert len(rec.requests) == 2
-    assert rec.requests[0].headers["client-request-id"] == rec.requests[1].headers[
-        "client-request-id"
-    ]
+    assert (
+        rec.requests[0].headers["client-request-id"] == rec.requests[1].headers["client-request-id"]
+    )
     gone = {"code": "FileNotFound", "message": {"value": "no such file"}}
     async with make_client(Recorder(httpx.Response(404, json=gone))) as client:
         with pytest.raises(errors.NotFoundError) as caught:
@@ -312,13 +320,15 @@ async def test_delete_file_recursive() -> None:
     assert request.method == "DELETE"
     assert request.url.raw_path.startswith(b"/jobs/job-1/tasks/t1/files/wd?")
     assert query(request) == {"api-version": "2024-07-01.20.0", "recursive": "true", "timeout": "3"}
-    assert meta.status_code == 200 and meta.request_id == "r1"
+    assert meta.status_code == 200
+    assert meta.request_id == "r1"
 
 
 def test_reprs_show_no_secret() -> None:
     client = make_client(Recorder(httpx.Response(200)))
     for text in (repr(client.job), repr(client.file)):
-        assert KEY not in text and ENDPOINT in text
+        assert KEY not in text
+        assert ENDPOINT in text
 
 
 def test_node_file_round_trips() -> None:
@@ -334,5 +344,6 @@ def test_node_file_round_trips() -> None:
         },
     }
     node_file = models.NodeFile.from_dict(wire)
-    assert node_file.properties is not None and node_file.properties.content_length == 5
+    assert node_file.properties is not None
+    assert node_file.properties.content_length == 5
     assert orjson.loads(orjson.dumps(node_file.to_dict())) == wire
