@@ -339,13 +339,11 @@ def test_job_done_needs_an_exact_check_and_a_last_listing() -> None:
 
 def test_window_stays_bounded_by_the_lag_tolerance() -> None:
     ledger = WaitLedger(lag_tolerance=2, list_every=1)
-    tick = 0
-    for batch in range(200):
-        ledger.counts_received(counts(active=1, succeeded=batch))
-        ledger.page_received([done(f"t{batch}-{i}", tick) for i in range(5)])
+    for tick in range(200):
+        ledger.counts_received(counts(active=1, succeeded=tick))
+        ledger.page_received([done(f"t{tick}-{i}", tick) for i in range(5)])
         ledger.listing_finished()
         ledger.slept()
-        tick += 1
     assert ledger.succeeded == 1000
     assert ledger.window <= 5 * 3  # the last 3 seconds of completions, not 1000 ids
 
