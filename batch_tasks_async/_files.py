@@ -33,7 +33,7 @@ __all__ = ["FileOperations", "TaskFileDownload", "TaskFileProperties"]
 #: Bytes read from the network at a time while streaming a file.
 DEFAULT_CHUNK_SIZE: Final = 64 * 1024
 
-_RANGE: Final = re.compile(r"bytes=(\d+)-(\d*)")
+_RANGE: Final = re.compile(r"bytes=(\d*)-(\d*)")
 
 
 @attrs.frozen(kw_only=True)
@@ -120,10 +120,14 @@ def _check_range(ocp_range: str | None) -> str | None:
     if ocp_range is None:
         return None
     match = _RANGE.fullmatch(ocp_range.strip()) if isinstance(ocp_range, str) else None
-    if match is None or (match[2] and int(match[2]) < int(match[1])):
+    if (
+        match is None
+        or not (match[1] or match[2])
+        or (match[1] and match[2] and int(match[2]) < int(match[1]))
+    ):
         raise ClientValidationError(
-            f"ocp_range must be 'bytes=START-END' or 'bytes=START-' with START <= END, "
-            f"got {ocp_range!r}"
+            "ocp_range must be 'bytes=START-END' (START <= END), 'bytes=START-' or "
+            f"'bytes=-SUFFIX', got {ocp_range!r}"
         )
     return ocp_range.strip()
 
@@ -356,8 +360,8 @@ class FileOperations:
         """Read a task file (``GET .../files/{filePath}``), streamed; returns at once.
 
         Args:
-            ocp_range: The bytes to get, ``"bytes=START-END"`` (inclusive) or
-                ``"bytes=START-"``; the whole file when omitted.
+            ocp_range: The bytes to get: ``"bytes=START-END"`` (inclusive), ``"bytes=START-"``
+                or the last bytes, ``"bytes=-SUFFIX"``; the whole file when omitted.
             if_modified_since: Only if the file changed since (else
                 [`NotModifiedError`][batch_tasks_async.errors.NotModifiedError]).
             if_unmodified_since: Only if the file did not change since (else
