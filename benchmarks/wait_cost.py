@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -64,8 +65,10 @@ class CountingTransport(httpx.AsyncBaseTransport):
         body = await request.aread()
         self._meter.requests += 1
         self._meter.bytes_sent += (
-            len(request.method) + len(request.url.raw_path) + 11
-        ) + self._header_bytes(request.headers) + len(body)
+            (len(request.method) + len(request.url.raw_path) + 11)
+            + self._header_bytes(request.headers)
+            + len(body)
+        )
         response = await self._inner.handle_async_request(request)
         content = b"".join([chunk async for chunk in response.stream])  # type: ignore[union-attr]
         await response.aclose()
@@ -156,10 +159,11 @@ def report(args: argparse.Namespace, result: dict[str, Any]) -> str:
         "|---|---:|---:|---:|---:|---:|",
     ]
     for name, meter in meters.items():
+        requests = meter.requests / base.requests
+        volume = meter.total_bytes / base.total_bytes
         lines.append(
             f"| {name} | {meter.requests:,} | {meter.total_bytes:,} | "
-            f"{meter.requests / base.requests:.1f}x | {meter.total_bytes / base.total_bytes:.1f}x | "
-            f"{outcomes[name][2]:.1f} |"
+            f"{requests:.1f}x | {volume:.1f}x | {outcomes[name][2]:.1f} |"
         )
     return "\n".join(lines)
 
@@ -171,8 +175,17 @@ def main() -> None:
     parser.add_argument("--poll-interval", type=float, default=2.0)
     parser.add_argument("--failure-rate", type=float, default=0.01)
     parser.add_argument("--pin", action="store_true", help="pin the emulator to CPU 1")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(__file__).parent / "results" / "wait_cost.md",
+        help="where to write the table (the docs include it); '-' for nowhere",
+    )
     args = parser.parse_args()
-    print(report(args, asyncio.run(main_async(args))))
+    text = report(args, asyncio.run(main_async(args)))
+    print(text)
+    if str(args.out) != "-":
+        args.out.write_text(text + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

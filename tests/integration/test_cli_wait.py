@@ -1,10 +1,10 @@
-"""``batch-tasks wait``, ``submit --wait``, ``files`` and ``download`` against a running emulator."""
+"""``batch-tasks wait``, ``submit --wait``, ``files`` and ``download`` against an emulator."""
 
 from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,8 +21,8 @@ JOB = "job-1"
 
 
 @pytest.fixture
-def emulator(emulator_factory: EmulatorFactory) -> Iterator[RunningEmulator]:
-    yield emulator_factory(
+def emulator(emulator_factory: EmulatorFactory) -> RunningEmulator:
+    return emulator_factory(
         EmulatorConfig(
             account_name=ACCOUNT_NAME,
             account_key=ACCOUNT_KEY,
