@@ -10,10 +10,11 @@ How polling stays cheap and exact:
 * Task counts first: one small request per poll. A listing is sent only when the counts
   changed (or every ``list_every`` polls, as a safety net for counts that lag).
 * A listing asks only for completed tasks whose ``stateTransitionTime`` is at or after a
-  watermark, with the few properties a summary needs. The watermark is the newest transition
-  seen minus ``lag_tolerance``: a task that becomes visible up to that long after its
-  transition time is still found, because the watermark never passes a transition the service
-  has not shown yet.
+  watermark, with the few properties a summary needs. After a listing, the watermark becomes
+  the newest transition seen *before that listing began*, minus ``lag_tolerance``: a task
+  that shows up to that long after its transition time is still found, even one that completed
+  behind a multi-page listing's cursor, because the watermark never passes a transition the
+  service had not shown when the last listing started.
 * Nothing is counted twice: a completion is new only if its task is not in the window of
   recent completions (ids with a transition at or after the watermark; older ones can never be
   listed again) and is not a known failure with the same transition time. Ties and coarse
@@ -224,6 +225,7 @@ class WaitLedger:
         self._failures: dict[str, TaskFailure] = {}
         self._recent: dict[str, datetime] = {}
         self._newest: datetime | None = None
+        self._listing_base: datetime | None = None
         #: Lower bound (inclusive) of the next listing's ``stateTransitionTime``.
         self.since: datetime | None = None
         self._counts: models.TaskCounts | None = None
@@ -252,6 +254,14 @@ class WaitLedger:
         if self._action is not action:
             raise RuntimeError(f"the wait expected {self._action.value!r}, not {action.value!r}")
 
+    def _start_listing(self) -> None:
+        # A listing of many pages is no snapshot: a task may complete, and show, after its
+        # page went by. Every transition up to the newest one seen *before* this listing began
+        # had shown (give or take ``lag_tolerance``) by the time the listing's first page was
+        # served, so this listing sees it; the next watermark may advance only that far.
+        self._listing_base = self._newest
+        self._action = WaitAction.LIST_COMPLETED
+
     def _job_looks_done(self) -> bool:
         counts = self._counts
         return counts is not None and counts.active == 0 and counts.running == 0
@@ -265,7 +275,7 @@ class WaitLedger:
         self._polls_without_listing += 1
         changed = previous is None or _count_tuple(previous) != _count_tuple(counts)
         if changed or self._polls_without_listing >= self._list_every:
-            self._action = WaitAction.LIST_COMPLETED
+            self._start_listing()
         elif self._job_looks_done():
             self._action = WaitAction.CHECK_INCOMPLETE
         else:
@@ -321,8 +331,8 @@ class WaitLedger:
         """The completed-tasks listing has no more pages."""
         self._expect(WaitAction.LIST_COMPLETED)
         self._polls_without_listing = 0
-        if self._newest is not None:
-            since = self._newest - self._lag
+        if self._listing_base is not None:
+            since = self._listing_base - self._lag
             if self.since is None or since > self.since:
                 self.since = since
                 self._recent = {k: t for k, t in self._recent.items() if t >= since}
@@ -343,7 +353,7 @@ class WaitLedger:
             self._action = WaitAction.SLEEP
         else:
             self._final_listing = True
-            self._action = WaitAction.LIST_COMPLETED
+            self._start_listing()
 
     def slept(self) -> None:
         """The poll interval has passed."""

@@ -3,7 +3,8 @@
 The model is a service with a clock (whole seconds, so many transitions tie), tasks that
 complete with a ``stateTransitionTime`` up to ``LAG`` seconds before they show in listings,
 failed tasks that are reactivated and complete again, task counts that may be stale, listings
-in any order and page size, and a service that may ignore the time filter. The ledger must never
+of any page size served page by page while the job moves on (a task may complete behind the
+cursor), in any order within a page, and a service that may ignore the time filter. The ledger must never
 count or yield a completion twice, never yield one that did not happen, and when it says done,
 have seen every task's final outcome; and it must always get there once the tasks are done.
 """
@@ -144,30 +145,46 @@ class JobModel(RuleBasedStateMachine):
 
     # -- the ledger's actions, carried out against the service ---------------------------------
 
-    def listing(self, data: st.DataObject | None) -> list[list[CompletedTask]]:
+    def row(self, task: ModelTask, ignore_filter: bool) -> CompletedTask | None:
+        view = task.view(self.now)
         since = self.ledger.since
+        if not view.completed or (not ignore_filter and since is not None and at(view.stt) < since):
+            return None
+        return CompletedTask(
+            task_id=task.task_id,
+            succeeded=not view.failed,
+            exit_code=1 if view.failed else 0,
+            state_transition_time=at(view.stt),
+        )
+
+    def list_completed(self, data: st.DataObject | None) -> None:
+        """Serve the listing page by page, in task order, as a skiptoken does: the job moves
+        on between pages, so a task may complete behind the cursor."""
         ignore_filter = data.draw(st.booleans(), label="ignore filter") if data else False
-        rows = []
-        for task in self.tasks:
-            view = task.view(self.now)
-            if not view.completed or (
-                not ignore_filter and since is not None and at(view.stt) < since
-            ):
-                continue
-            rows.append(
-                CompletedTask(
-                    task_id=task.task_id,
-                    succeeded=not view.failed,
-                    exit_code=1 if view.failed else 0,
-                    state_transition_time=at(view.stt),
+        size = data.draw(st.integers(min_value=1, max_value=4), label="page size") if data else 99
+        position = 0
+        while True:
+            page: list[CompletedTask] = []
+            while position < len(self.tasks) and len(page) < size:
+                row = self.row(self.tasks[position], ignore_filter)
+                position += 1
+                if row is not None:
+                    page.append(row)
+            if data is not None:
+                page = data.draw(st.permutations(page), label="order")
+            for event in self.ledger.page_received(page):
+                self.yielded.setdefault(event.task_id, []).append(
+                    (event.state_transition_time, event.succeeded)
                 )
-            )
-        if data is not None:
-            rows = data.draw(st.permutations(rows), label="order")
-            size = data.draw(st.integers(min_value=1, max_value=4), label="page size")
-        else:
-            size = 1000
-        return [rows[i : i + size] for i in range(0, len(rows), size)] or [[]]
+            if position >= len(self.tasks):
+                break
+            if data is not None:
+                for _ in range(data.draw(st.integers(min_value=0, max_value=3), label="moves")):
+                    self.now += data.draw(st.integers(min_value=0, max_value=LAG + 1), label="dt")
+                    self.complete(data)
+                if data.draw(st.booleans(), label="reactivate between pages"):
+                    self.reactivate(data)
+        self.ledger.listing_finished()
 
     def carry_out(self, data: st.DataObject | None) -> None:
         action = self.ledger.next_action()
@@ -177,13 +194,7 @@ class JobModel(RuleBasedStateMachine):
             self.last_counts = counts
             self.ledger.counts_received(counts)
         elif action is WaitAction.LIST_COMPLETED:
-            for page in self.listing(data):
-                for event in self.ledger.page_received(page):
-                    key = event.task_id
-                    self.yielded.setdefault(key, []).append(
-                        (event.state_transition_time, event.succeeded)
-                    )
-            self.ledger.listing_finished()
+            self.list_completed(data)
         elif action is WaitAction.CHECK_INCOMPLETE:
             found = any(not t.view(self.now).completed for t in self.tasks)
             if not found:  # the moment the job was seen done (a task may be reactivated later)
@@ -309,6 +320,12 @@ def test_polls_counts_first_and_lists_only_on_change() -> None:
     assert ledger.next_action() is WaitAction.LIST_COMPLETED
     assert len(ledger.page_received([done("a", 10), done("b", 12)])) == 2
     ledger.listing_finished()
+    # The watermark advances to what was known when a listing began, less the lag tolerance.
+    assert ledger.list_filter() == "state eq 'completed'"
+    ledger.slept()
+    ledger.counts_received(counts(active=0, running=1, succeeded=2))
+    assert ledger.page_received([done("a", 10), done("b", 12)]) == []
+    ledger.listing_finished()
     assert ledger.list_filter() == (
         "state eq 'completed' and stateTransitionTime ge datetime'2026-01-01T00:00:10.000000Z'"
     )
@@ -345,7 +362,8 @@ def test_window_stays_bounded_by_the_lag_tolerance() -> None:
         ledger.listing_finished()
         ledger.slept()
     assert ledger.succeeded == 1000
-    assert ledger.window <= 5 * 3  # the last 3 seconds of completions, not 1000 ids
+    # The completions of the last lag_tolerance seconds and one listing: 20 ids, not 1000.
+    assert ledger.window <= 5 * 4
 
 
 def test_given_ids_finish_without_waiting_for_the_rest_of_the_job() -> None:
@@ -437,3 +455,21 @@ def test_repeated_listings_of_the_same_completions_count_once(
         ledger.slept()
         ledger.counts_received(counts(active=1))
     assert ledger.succeeded == len(tasks)
+
+
+def test_a_task_completing_behind_a_listings_cursor_is_found_next_time() -> None:
+    ledger = WaitLedger(lag_tolerance=3, list_every=1)
+    ledger.counts_received(counts(active=3))
+    ledger.page_received([done("b", 10)])
+    ledger.listing_finished()
+    ledger.slept()
+    ledger.counts_received(counts(active=2, succeeded=1))
+    ledger.page_received([])  # page 1 of 2: "a" has not completed yet
+    # ... "a" completes at 11, behind the cursor; "c" completes at 20, ahead of it.
+    ledger.page_received([done("c", 20)])
+    ledger.listing_finished()
+    assert ledger.since is not None
+    assert ledger.since <= at(11)  # the watermark did not jump past "a"
+    ledger.slept()
+    ledger.counts_received(counts(succeeded=3))
+    assert [t.task_id for t in ledger.page_received([done("a", 11), done("c", 20)])] == ["a"]

@@ -88,9 +88,9 @@ async def test_wait_polls_counts_then_lists_only_what_changed() -> None:
         "counts",
         "state eq 'completed'",
         "counts",
-        "stateTransitionTime ge datetime'2026-01-01T00:00:08.500000Z'",
+        "state eq 'completed'",  # the watermark moves once a listing has begun after t1
         "state ne 'completed'",
-        "stateTransitionTime ge datetime'2026-01-01T00:00:18.000000Z'",
+        "stateTransitionTime ge datetime'2026-01-01T00:00:08.500000Z'",
     ]
     listing = sent[1][1]
     assert listing["$select"] == "id,state,stateTransitionTime,executionInfo"
