@@ -4,9 +4,10 @@ The model is a service with a clock (whole seconds, so many transitions tie), ta
 complete with a ``stateTransitionTime`` up to ``LAG`` seconds before they show in listings,
 failed tasks that are reactivated and complete again, task counts that may be stale, listings
 of any page size served page by page while the job moves on (a task may complete behind the
-cursor), in any order within a page, and a service that may ignore the time filter. The ledger must never
-count or yield a completion twice, never yield one that did not happen, and when it says done,
-have seen every task's final outcome; and it must always get there once the tasks are done.
+cursor), in any order within a page, and a service that may ignore the time filter. The ledger
+must never count or yield a completion twice, never yield one that did not happen, and when it
+says done, have seen every task's final outcome; and it must always get there once the tasks
+are done.
 """
 
 from __future__ import annotations
