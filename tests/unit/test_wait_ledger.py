@@ -88,6 +88,8 @@ class JobModel(RuleBasedStateMachine):
     )
     def setup(self, n: int, mode: str, data: st.DataObject) -> None:
         self.tasks = [ModelTask(f"Task-{i}") for i in range(n)]
+        for task in data.draw(st.lists(st.sampled_from(self.tasks), unique_by=id)) if n else []:
+            self.finish(task, data)  # some tasks completed before the wait began
         if mode == "all":
             self.ledger = WaitLedger(lag_tolerance=LAG, list_every=3)
             return
@@ -210,7 +212,10 @@ class JobModel(RuleBasedStateMachine):
     @precondition(lambda self: self.ledger.next_action() is not WaitAction.DONE)
     @rule(data=st.data())
     def step(self, data: st.DataObject) -> None:
-        self.carry_out(data)
+        for _ in range(data.draw(st.integers(min_value=1, max_value=4), label="steps")):
+            if self.ledger.next_action() is WaitAction.DONE:
+                return
+            self.carry_out(data)
 
     # -- what must hold ------------------------------------------------------------------------
 
