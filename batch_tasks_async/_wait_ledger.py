@@ -274,10 +274,11 @@ class WaitLedger:
         previous, self._counts = self._counts, counts
         self._polls_without_listing += 1
         changed = previous is None or _count_tuple(previous) != _count_tuple(counts)
-        if changed or self._polls_without_listing >= self._list_every:
-            self._start_listing()
-        elif self._job_looks_done():
+        if self._job_looks_done():
+            # Straight to the exact check: the listing after it collects what changed.
             self._action = WaitAction.CHECK_INCOMPLETE
+        elif changed or self._polls_without_listing >= self._list_every:
+            self._start_listing()
         else:
             self._action = WaitAction.SLEEP
 
