@@ -116,6 +116,15 @@ class TaskFileProperties:
         )
 
 
+def _flag(name: str, value: bool | None) -> str | None:
+    """A boolean query parameter as the service spells it (``true``/``false``), or ``None``."""
+    if value is None:
+        return None
+    if not isinstance(value, bool):
+        raise ClientValidationError(f"{name} must be a bool, got {value!r}")
+    return "true" if value else "false"
+
+
 def _check_range(ocp_range: str | None) -> str | None:
     if ocp_range is None:
         return None
@@ -314,8 +323,6 @@ class FileOperations:
         Raises:
             NotFoundError: ``JobNotFound`` / ``TaskNotFound`` (when the pager is iterated).
         """
-        if recursive is not None and not isinstance(recursive, bool):
-            raise ClientValidationError(f"recursive must be a bool, got {recursive!r}")
         if max_results is not None and (
             isinstance(max_results, bool)
             or not isinstance(max_results, int)
@@ -330,7 +337,7 @@ class FileOperations:
         )
         params: dict[str, Any] = {
             "$filter": filter,
-            "recursive": None if recursive is None else str(recursive).lower(),
+            "recursive": _flag("recursive", recursive),
             "maxresults": max_results,
             "timeout": options.timeout,
         }
@@ -468,8 +475,6 @@ class FileOperations:
         Raises:
             NotFoundError: The job, task or file does not exist.
         """
-        if recursive is not None and not isinstance(recursive, bool):
-            raise ClientValidationError(f"recursive must be a bool, got {recursive!r}")
         options = RequestOptions(
             timeout=_check_timeout(timeout),
             client_request_id=client_request_id,
@@ -479,7 +484,7 @@ class FileOperations:
         url = self._pipeline.url(
             self._file_path(job_id, task_id, file_path),
             {
-                "recursive": None if recursive is None else str(recursive).lower(),
+                "recursive": _flag("recursive", recursive),
                 "timeout": options.timeout,
             },
         )
