@@ -483,3 +483,66 @@ def test_a_task_completing_behind_a_listings_cursor_is_found_next_time() -> None
     ledger.slept()
     ledger.counts_received(counts(active=1, succeeded=2))
     assert [t.task_id for t in ledger.page_received([done("a", 11), done("c", 20)])] == ["a"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=30),  # stateTransitionTime
+            st.integers(min_value=0, max_value=LAG),  # how late it shows in listings
+            st.booleans(),  # failed
+        ),
+        min_size=1,
+        max_size=15,
+    ),
+    st.data(),
+)
+def test_a_job_on_a_schedule_is_counted_exactly_with_paged_listings(
+    schedule: list[tuple[int, int, bool]], data: st.DataObject
+) -> None:
+    """Tasks complete on a fixed schedule while listings are served page by page over time."""
+    ledger = WaitLedger(lag_tolerance=LAG, list_every=2)
+    clock = 0
+
+    def visible(i: int) -> bool:
+        stt, late, _ = schedule[i]
+        return clock >= stt + late
+
+    for _ in range(500):
+        action = ledger.next_action()
+        if action is WaitAction.DONE:
+            break
+        if action is WaitAction.FETCH_COUNTS:
+            shown = [i for i in range(len(schedule)) if visible(i)]
+            bad = sum(schedule[i][2] for i in shown)
+            ledger.counts_received(
+                counts(active=len(schedule) - len(shown), succeeded=len(shown) - bad, failed=bad)
+            )
+        elif action is WaitAction.LIST_COMPLETED:
+            size = data.draw(st.integers(min_value=1, max_value=3), label="page size")
+            position = 0
+            while True:
+                page: list[CompletedTask] = []
+                while position < len(schedule) and len(page) < size:
+                    stt, _, failed = schedule[position]
+                    if visible(position) and (ledger.since is None or at(stt) >= ledger.since):
+                        page.append(done(f"t{position}", stt, ok=not failed))
+                    position += 1
+                ledger.page_received(page)
+                if position >= len(schedule):
+                    break
+                clock += data.draw(st.integers(min_value=0, max_value=2 * LAG), label="page gap")
+            ledger.listing_finished()
+        elif action is WaitAction.CHECK_INCOMPLETE:
+            ledger.incomplete_checked(not all(visible(i) for i in range(len(schedule))))
+        else:
+            clock += data.draw(st.integers(min_value=1, max_value=LAG), label="poll interval")
+            ledger.slept()
+    assert ledger.next_action() is WaitAction.DONE
+    summary = ledger.summary()
+    assert summary.total == len(schedule)
+    assert {f.task_id for f in summary.failures} == {
+        f"t{i}" for i, (_, _, failed) in enumerate(schedule) if failed
+    }
+    assert summary.succeeded == sum(not failed for _, _, failed in schedule)
