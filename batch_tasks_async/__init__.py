@@ -13,16 +13,19 @@ from ._credentials import (
     BATCH_SCOPE,
     AccessTokenLike,
     AsyncTokenCredential,
+    AsyncTokenInfoCredential,
     BearerTokenCredential,
+    NamedKeyCredential,
     SharedKeyCredential,
 )
 from ._files import TaskFileDownload, TaskFileProperties
+from ._options import CallOptions, ConditionalCallOptions, TimeConditionalCallOptions
 from ._paging import AsyncPager, Page
 from ._pipeline import DEFAULT_API_VERSION, RetryPolicy
-from ._response import ResponseMetadata
+from ._response import Response, ResponseMetadata
+from ._retry import is_testing, set_testing
+from ._version import __version__
 from ._wait_ledger import CompletedTask, TaskFailure, WaitProgress, WaitSummary
-
-__version__ = "0.1.0"
 
 __all__ = [
     "BATCH_SCOPE",
@@ -30,12 +33,17 @@ __all__ = [
     "AccessTokenLike",
     "AsyncPager",
     "AsyncTokenCredential",
+    "AsyncTokenInfoCredential",
     "BatchClient",
     "BearerTokenCredential",
     "BulkProgress",
     "BulkRetryPolicy",
+    "CallOptions",
     "CompletedTask",
+    "ConditionalCallOptions",
+    "NamedKeyCredential",
     "Page",
+    "Response",
     "ResponseMetadata",
     "RetryPolicy",
     "SharedKeyCredential",
@@ -43,11 +51,14 @@ __all__ = [
     "TaskFailure",
     "TaskFileDownload",
     "TaskFileProperties",
+    "TimeConditionalCallOptions",
     "WaitProgress",
     "WaitSummary",
     "__version__",
     "errors",
+    "is_testing",
     "models",
+    "set_testing",
 ]
 
 # Show the public import path in reprs and docs, as httpx does.

@@ -1,4 +1,13 @@
-"""Credentials: Batch Shared Key, Microsoft Entra ID token credentials, a static bearer token."""
+"""Credentials: Batch Shared Key, Microsoft Entra ID token credentials, a static bearer token.
+
+[`Authorizer`][batch_tasks_async._credentials.Authorizer] turns whatever credential the client
+was given into the ``Authorization`` header of each request; it is the one place that knows
+the kinds: this SDK's [`SharedKeyCredential`][batch_tasks_async.SharedKeyCredential] and
+[`BearerTokenCredential`][batch_tasks_async.BearerTokenCredential], azure-core's
+``AzureNamedKeyCredential`` (read at every request, so ``update()`` takes effect), and async
+token credentials with ``get_token_info`` (azure-core's newer protocol, preferred) or
+``get_token``, such as those of ``azure.identity.aio``.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +15,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import inspect
 import time
 from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
@@ -13,13 +23,16 @@ from urllib.parse import parse_qsl, urlsplit
 
 import anyio
 
-from .errors import ClientValidationError
+from .errors import BatchError, ClientValidationError, CredentialError
 
 __all__ = [
     "BATCH_SCOPE",
     "AccessTokenLike",
     "AsyncTokenCredential",
+    "AsyncTokenInfoCredential",
+    "Authorizer",
     "BearerTokenCredential",
+    "NamedKeyCredential",
     "SharedKeyCredential",
 ]
 
@@ -123,7 +136,11 @@ class SharedKeyCredential:
     def sign(self, method: str, url: str, headers: Mapping[str, str]) -> str:
         """Return the ``Authorization`` header value for a request.
 
-        ``headers`` must already hold every header that will be sent, including ``ocp-date``.
+        Args:
+            method: The HTTP method, upper case.
+            url: The URL exactly as sent: absolute, or its path and query alone (the
+                request's ``url.raw_path``), percent-encoding included.
+            headers: Every header that will be sent, including ``ocp-date``.
         """
         digest = hmac.new(
             self._key, self.string_to_sign(method, url, headers).encode("utf-8"), hashlib.sha256
@@ -150,11 +167,49 @@ class AccessTokenLike(Protocol):
 class AsyncTokenCredential(Protocol):
     """Any object with azure-identity's async ``get_token(*scopes)``.
 
-    For example ``azure.identity.aio.DefaultAzureCredential()``.
+    For example ``azure.identity.aio.DefaultAzureCredential()``. A *synchronous* credential
+    (``azure.identity.DefaultAzureCredential``) is refused when the client is made: use the
+    same class from ``azure.identity.aio``.
     """
 
     async def get_token(self, *scopes: str, **kwargs: Any) -> AccessTokenLike:
         """Return a token for the given scopes."""
+        ...
+
+
+@runtime_checkable
+class AsyncTokenInfoCredential(Protocol):
+    """Any object with azure-core's async ``get_token_info(*scopes, options=None)``.
+
+    Preferred over ``get_token`` when a credential has both; the token's ``refresh_on``, when
+    given, says when to fetch a new one.
+    """
+
+    async def get_token_info(self, *scopes: str, options: Any = None) -> AccessTokenLike:
+        """Return a token (an ``AccessTokenInfo``) for the given scopes."""
+        ...
+
+
+class _NamedKey(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def key(self) -> str: ...
+
+
+@runtime_checkable
+class NamedKeyCredential(Protocol):
+    """azure-core's ``AzureNamedKeyCredential``: an account name and key, rotatable.
+
+    ``AzureNamedKeyCredential(account_name, account_key)`` signs requests exactly as a
+    [`SharedKeyCredential`][batch_tasks_async.SharedKeyCredential] does; its ``update()``
+    takes effect from the next request.
+    """
+
+    @property
+    def named_key(self) -> _NamedKey:
+        """The current name and key."""
         ...
 
 
@@ -185,30 +240,185 @@ class BearerTokenCredential:
 
 
 class _TokenCache:
-    """Caches a token from an :class:`AsyncTokenCredential` until shortly before it expires."""
+    """Caches a token from an async credential until shortly before it expires.
+
+    Every failure of the credential (azure-identity's ``ClientAuthenticationError``,
+    ``CredentialUnavailableError``, a network error on the way to Entra ID, a token of the
+    wrong shape) becomes a [`CredentialError`][batch_tasks_async.errors.CredentialError] with
+    the original exception as its ``__cause__``.
+    """
 
     #: Refresh this many seconds before the token's expiry.
     REFRESH_MARGIN = 300.0
 
-    def __init__(self, credential: AsyncTokenCredential, scope: str = BATCH_SCOPE) -> None:
+    def __init__(self, credential: object, scope: str = BATCH_SCOPE) -> None:
         self._credential = credential
         self._scope = scope
         self._token: str | None = None
-        self._expires_on = 0.0
+        self._refresh_at = 0.0
         self._lock = anyio.Lock()
+        info = getattr(credential, "get_token_info", None)
+        plain = getattr(credential, "get_token", None)
+        if callable(info) and _is_async(info):
+            self._fetch, self._uses_info = info, True
+        elif callable(plain) and _is_async(plain):
+            self._fetch, self._uses_info = plain, False
+        elif callable(info) or callable(plain):
+            raise ClientValidationError(
+                f"credential {type(credential).__name__} is synchronous (its get_token does not "
+                "return an awaitable); this SDK is async: use the matching credential from "
+                "azure.identity.aio, e.g. azure.identity.aio.DefaultAzureCredential()"
+            )
+        else:
+            raise ClientValidationError(
+                "credential must be a SharedKeyCredential, a BearerTokenCredential, an "
+                "AzureNamedKeyCredential, or an object with an async get_token(*scopes) or "
+                f"get_token_info(*scopes) method; got {type(credential).__name__}"
+            )
 
     def __repr__(self) -> str:
         return f"_TokenCache(credential={type(self._credential).__name__})"
 
     def _fresh(self) -> bool:
-        return self._token is not None and time.time() < self._expires_on - self.REFRESH_MARGIN
+        return self._token is not None and time.time() < self._refresh_at
 
     async def authorization(self) -> str:
         """Return ``Bearer <token>``, fetching a new token when the cached one is near expiry."""
         if not self._fresh():
             async with self._lock:
                 if not self._fresh():
-                    access = await self._credential.get_token(self._scope)
-                    self._token = access.token
-                    self._expires_on = float(access.expires_on)
+                    await self._refresh()
         return f"Bearer {self._token}"
+
+    def _failed(self, exc: Exception) -> CredentialError:
+        return CredentialError(
+            f"credential {type(self._credential).__name__} could not get a token for "
+            f"{self._scope}: {type(exc).__name__}: {exc}"
+        )
+
+    async def _refresh(self) -> None:
+        name = type(self._credential).__name__
+        try:
+            pending = self._fetch(self._scope)
+        except BatchError:
+            raise
+        except Exception as exc:
+            raise self._failed(exc) from exc
+        if not inspect.isawaitable(pending):
+            raise ClientValidationError(
+                f"credential {name} returned a token synchronously; use the matching "
+                "credential from azure.identity.aio"
+            )
+        try:
+            access = await pending
+        except BatchError:
+            raise
+        except Exception as exc:
+            raise self._failed(exc) from exc
+        token = getattr(access, "token", None)
+        expires_on = getattr(access, "expires_on", None)
+        if (
+            not isinstance(token, str)
+            or not token
+            or isinstance(expires_on, bool)
+            or not isinstance(expires_on, int | float)
+        ):
+            raise CredentialError(
+                f"credential {name} returned {type(access).__name__}, not a token with a "
+                "string 'token' and a numeric 'expires_on'"
+            )
+        refresh_at = float(expires_on) - self.REFRESH_MARGIN
+        refresh_on = getattr(access, "refresh_on", None) if self._uses_info else None
+        if isinstance(refresh_on, int | float) and not isinstance(refresh_on, bool):
+            refresh_at = min(refresh_at, float(refresh_on))
+        self._token = token
+        self._refresh_at = refresh_at
+
+
+def _is_async(function: Any) -> bool:
+    """Whether ``function`` is a coroutine function (or an object with an async ``__call__``)."""
+    return inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(
+        getattr(function, "__call__", None)  # noqa: B004 - an async callable object
+    )
+
+
+class _NamedKeySigner:
+    """Signs with an ``AzureNamedKeyCredential``, following its ``update()``."""
+
+    __slots__ = ("_credential", "_current", "_signer")
+
+    def __init__(self, credential: NamedKeyCredential) -> None:
+        self._credential = credential
+        self._current: object = None
+        self._signer: SharedKeyCredential | None = None
+        self.signer()
+
+    def signer(self) -> SharedKeyCredential:
+        named = self._credential.named_key
+        if named is not self._current or self._signer is None:
+            name, key = getattr(named, "name", None), getattr(named, "key", None)
+            if not isinstance(name, str) or not isinstance(key, str):
+                raise ClientValidationError(
+                    "AzureNamedKeyCredential: the account name and key must be strings"
+                )
+            self._signer = SharedKeyCredential(name, key)
+            self._current = named
+        return self._signer
+
+
+class Authorizer:
+    """Puts the ``Authorization`` header on each request, whatever the credential's kind.
+
+    Args:
+        credential: What the client was given (``None``: send no ``Authorization``).
+
+    Raises:
+        ClientValidationError: The credential is of no known kind, or is synchronous.
+    """
+
+    __slots__ = ("_named", "_shared", "_static", "_tokens", "kind")
+
+    def __init__(self, credential: object | None) -> None:
+        self._shared: SharedKeyCredential | None = None
+        self._named: _NamedKeySigner | None = None
+        self._static: str | None = None
+        self._tokens: _TokenCache | None = None
+        #: ``"key"`` (the header signs the request), ``"static"``, ``"token"`` or ``"none"``.
+        self.kind = "none"
+        if credential is None:
+            return
+        if isinstance(credential, SharedKeyCredential):
+            self._shared, self.kind = credential, "key"
+        elif isinstance(credential, BearerTokenCredential):
+            self._static, self.kind = f"Bearer {credential.token}", "static"
+        elif isinstance(credential, NamedKeyCredential):
+            self._named, self.kind = _NamedKeySigner(credential), "key"
+        else:
+            self._tokens, self.kind = _TokenCache(credential), "token"
+
+    def __repr__(self) -> str:
+        return f"<Authorizer kind={self.kind}>"
+
+    def sign(self, method: str, target: str, headers: Mapping[str, str]) -> str:
+        """The Shared Key ``Authorization`` for a request (``kind == "key"`` only).
+
+        Args:
+            method: The HTTP method.
+            target: The path and query exactly as sent (``request.url.raw_path``).
+            headers: Every header that will be sent.
+        """
+        if self._shared is not None:
+            return self._shared.sign(method, target, headers)
+        if self._named is None:
+            raise ClientValidationError("this client's credential does not sign requests")
+        return self._named.signer().sign(method, target, headers)
+
+    async def header(self, method: str, target: str, headers: Mapping[str, str]) -> str | None:
+        """The ``Authorization`` value for a request, or ``None`` when none is sent."""
+        if self.kind == "key":
+            return self.sign(method, target, headers)
+        if self._static is not None:
+            return self._static
+        if self._tokens is not None:
+            return await self._tokens.authorization()
+        return None

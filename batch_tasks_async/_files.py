@@ -13,20 +13,22 @@ import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, Final, Self, Unpack
 from urllib.parse import unquote
 
 import anyio
 import attrs
 import httpx
 
+from . import _routes as routes
 from . import models
-from ._decode import decode_error
-from ._operations import TaskOperations, _check_timeout, _segment
+from ._dates import parse_http_date
+from ._operations import TaskOperations
+from ._options import CallOptions, RequestOptions, TimeConditionalCallOptions
 from ._paging import AsyncPager
-from ._pipeline import CallState, Pipeline, RequestOptions, RetryPolicy
-from ._response import ResponseMetadata, _parse_http_date
-from .errors import BatchConnectionError, BatchTimeoutError, ClientValidationError
+from ._pipeline import CallState, Pipeline
+from ._response import ResponseMetadata, unusable
+from .errors import ClientValidationError
 
 __all__ = ["FileOperations", "TaskFileDownload", "TaskFileProperties"]
 
@@ -82,16 +84,16 @@ class TaskFileProperties:
             raw = headers.get(name)
             if raw is None:
                 return None
-            parsed = _parse_http_date(raw)
+            parsed = parse_http_date(raw)
             if parsed is None:
-                raise decode_error(response, f"the {name} header is not an HTTP date: {raw!r}")
+                raise unusable(response, f"the {name} header is not an HTTP date: {raw!r}")
             return parsed
 
         raw_dir = headers.get("ocp-batch-file-isdirectory")
         is_directory: bool | None = None
         if raw_dir is not None:
             if raw_dir.strip().lower() not in ("true", "false"):
-                raise decode_error(
+                raise unusable(
                     response, f"ocp-batch-file-isdirectory is not true or false: {raw_dir!r}"
                 )
             is_directory = raw_dir.strip().lower() == "true"
@@ -99,7 +101,7 @@ class TaskFileProperties:
         length: int | None = None
         if raw_length is not None:
             if not raw_length.strip().isdigit():
-                raise decode_error(response, f"Content-Length is not a size: {raw_length!r}")
+                raise unusable(response, f"Content-Length is not a size: {raw_length!r}")
             length = int(raw_length)
         raw_url = headers.get("ocp-batch-file-url")
         return cls(
@@ -159,13 +161,19 @@ class TaskFileDownload:
 
     A failure while the body arrives raises
     [`BatchConnectionError`][batch_tasks_async.errors.BatchConnectionError] or
-    [`BatchTimeoutError`][batch_tasks_async.errors.BatchTimeoutError]; the request is not
+    [`BatchTimeoutError`][batch_tasks_async.errors.BatchTimeoutError], and closing the client
+    before or while it arrives raises
+    [`ClientClosedError`][batch_tasks_async.errors.ClientClosedError]; the request is not
     retried once bytes were received (ask for the rest with ``ocp_range``).
     """
 
     def __init__(
-        self, open_response: Callable[[], Awaitable[httpx.Response]], chunk_size: int
+        self,
+        pipeline: Pipeline,
+        open_response: Callable[[], Awaitable[httpx.Response]],
+        chunk_size: int,
     ) -> None:
+        self._pipeline = pipeline
         self._open = open_response
         self._chunk_size = chunk_size
         self._response: httpx.Response | None = None
@@ -216,28 +224,8 @@ class TaskFileDownload:
             raise ClientValidationError("the download is not open")
         return self._response
 
-    async def _body(self, response: httpx.Response) -> AsyncGenerator[bytes, None]:
-        request = response.request
-        where = f"{request.method} {request.url.copy_with(query=None)}"
-        try:
-            async for chunk in response.aiter_bytes(self._chunk_size):
-                yield chunk
-        except httpx.TimeoutException as exc:
-            raise BatchTimeoutError(
-                f"{where}: the file's body stopped arriving ({type(exc).__name__})",
-                request_sent=True,
-                method=request.method,
-                url=str(request.url),
-                client_request_id=request.headers.get("client-request-id"),
-            ) from exc
-        except httpx.HTTPError as exc:
-            raise BatchConnectionError(
-                f"{where}: the file's body was cut off ({type(exc).__name__}: {exc})",
-                request_sent=True,
-                method=request.method,
-                url=str(request.url),
-                client_request_id=request.headers.get("client-request-id"),
-            ) from exc
+    def _body(self, response: httpx.Response) -> AsyncGenerator[bytes, None]:
+        return self._pipeline.iter_bytes(response, self._chunk_size)
 
     async def read(self) -> bytes:
         """The whole file, in memory (for small files such as ``stderr.txt``)."""
@@ -273,11 +261,16 @@ class FileOperations:
     """The Task file operations, reached as ``client.file``.
 
     Each method takes the REST API's options as keyword arguments, as
-    [`TaskOperations`][batch_tasks_async._operations.TaskOperations] does (``timeout``,
-    ``client_request_id``, ``return_client_request_id``, ``ocp_date``, ``retry_policy``; the
-    conditional ``if_modified_since`` / ``if_unmodified_since`` where the API has them).
+    [`TaskOperations`][batch_tasks_async._operations.TaskOperations] does (the
+    [`CallOptions`][batch_tasks_async.CallOptions]: ``timeout``, ``client_request_id``,
+    ``return_client_request_id``, ``ocp_date``, ``retry_policy``; reading a file and its
+    properties also take the time conditions ``if_modified_since`` / ``if_unmodified_since``,
+    the [`TimeConditionalCallOptions`][batch_tasks_async.TimeConditionalCallOptions]).
     ``file_path`` is the path relative to the task's directory, e.g. ``"stdout.txt"`` or
-    ``"wd/out/result.json"`` (sent percent-encoded as one path segment, as the service wants).
+    ``"wd/out/result.json"``: each ``/``-separated segment is percent-encoded on its own, and
+    an empty, ``.`` or ``..`` segment is refused with
+    [`ClientValidationError`][batch_tasks_async.errors.ClientValidationError] before anything
+    is sent.
     """
 
     def __init__(self, pipeline: Pipeline) -> None:
@@ -287,12 +280,6 @@ class FileOperations:
     def __repr__(self) -> str:
         return f"<FileOperations endpoint={self._pipeline.endpoint!r}>"
 
-    def _file_path(self, job_id: str, task_id: str, file_path: str) -> str:
-        return (
-            f"/jobs/{_segment('job_id', job_id)}/tasks/{_segment('task_id', task_id)}"
-            f"/files/{_segment('file_path', file_path)}"
-        )
-
     def list_from_task(
         self,
         job_id: str,
@@ -301,11 +288,7 @@ class FileOperations:
         recursive: bool | None = None,
         filter: str | None = None,
         max_results: int | None = None,
-        timeout: int | None = None,
-        client_request_id: str | None = None,
-        return_client_request_id: bool | None = None,
-        ocp_date: datetime | None = None,
-        retry_policy: RetryPolicy | None = None,
+        **options: Unpack[CallOptions],
     ) -> AsyncPager[models.NodeFile]:
         """List a task's files (``GET /jobs/{jobId}/tasks/{taskId}/files``); returns a pager.
 
@@ -313,6 +296,7 @@ class FileOperations:
             recursive: Also list the files under the task's subdirectories (``wd/...``).
             filter: An OData ``$filter``, e.g. ``"startswith(name, 'wd')"``.
             max_results: Most files per page (1 to 1000).
+            **options: The call options, used for every page.
 
         Example::
 
@@ -329,24 +313,17 @@ class FileOperations:
             or not 1 <= max_results <= 1000
         ):
             raise ClientValidationError(f"max_results must be from 1 to 1000, got {max_results!r}")
-        options = RequestOptions(
-            timeout=_check_timeout(timeout),
-            client_request_id=client_request_id,
-            return_client_request_id=return_client_request_id,
-            ocp_date=ocp_date,
-        )
+        if filter is not None and not isinstance(filter, str):
+            raise ClientValidationError(f"filter must be a string, got {type(filter).__name__}")
+        request = RequestOptions.from_call(options, conditional=False)
         params: dict[str, Any] = {
             "$filter": filter,
             "recursive": _flag("recursive", recursive),
             "maxresults": max_results,
-            "timeout": options.timeout,
+            "timeout": request.timeout,
         }
-        first = self._pipeline.url(
-            f"/jobs/{_segment('job_id', job_id)}/tasks/{_segment('task_id', task_id)}/files",
-            params,
-        )
-        fetch = self._tasks._page_fetcher(first, models.NodeFile, options, retry_policy)
-        return AsyncPager(fetch)
+        first = self._pipeline.url(routes.task_files(job_id, task_id), params)
+        return AsyncPager(self._tasks._page_fetcher(first, models.NodeFile, request))
 
     def get_from_task(
         self,
@@ -355,25 +332,19 @@ class FileOperations:
         file_path: str,
         *,
         ocp_range: str | None = None,
-        if_modified_since: datetime | None = None,
-        if_unmodified_since: datetime | None = None,
-        timeout: int | None = None,
-        client_request_id: str | None = None,
-        return_client_request_id: bool | None = None,
-        ocp_date: datetime | None = None,
-        retry_policy: RetryPolicy | None = None,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
+        **options: Unpack[TimeConditionalCallOptions],
     ) -> TaskFileDownload:
         """Read a task file (``GET .../files/{filePath}``), streamed; returns at once.
 
         Args:
             ocp_range: The bytes to get: ``"bytes=START-END"`` (inclusive), ``"bytes=START-"``
                 or the last bytes, ``"bytes=-SUFFIX"``; the whole file when omitted.
-            if_modified_since: Only if the file changed since (else
-                [`NotModifiedError`][batch_tasks_async.errors.NotModifiedError]).
-            if_unmodified_since: Only if the file did not change since (else
-                [`PreconditionFailedError`][batch_tasks_async.errors.PreconditionFailedError]).
             chunk_size: Bytes read from the network at a time.
+            **options: The call options; ``if_modified_since`` reads only a file changed
+                since (else [`NotModifiedError`][batch_tasks_async.errors.NotModifiedError]),
+                ``if_unmodified_since`` only one not changed since (else
+                [`PreconditionFailedError`][batch_tasks_async.errors.PreconditionFailedError]).
 
         Returns:
             A [`TaskFileDownload`][batch_tasks_async._files.TaskFileDownload]: iterate it for
@@ -394,40 +365,23 @@ class FileOperations:
         checked_range = _check_range(ocp_range)
         if checked_range is not None:
             extra.append(("ocp-range", checked_range))
-        options = RequestOptions(
-            timeout=_check_timeout(timeout),
-            client_request_id=client_request_id,
-            return_client_request_id=return_client_request_id,
-            ocp_date=ocp_date,
-            if_modified_since=if_modified_since,
-            if_unmodified_since=if_unmodified_since,
-            extra_headers=tuple(extra),
-        )
+        request = RequestOptions.from_call(options, conditional="time", extra_headers=tuple(extra))
         url = self._pipeline.url(
-            self._file_path(job_id, task_id, file_path), {"timeout": options.timeout}
+            routes.task_file(job_id, task_id, file_path), {"timeout": request.timeout}
         )
         pipeline = self._pipeline
 
         async def open_response() -> httpx.Response:
-            return await pipeline.send(
-                "GET", url, options=options, retry_policy=retry_policy, stream=True
-            )
+            return await pipeline.send("GET", url, options=request, stream=True)
 
-        return TaskFileDownload(open_response, chunk_size)
+        return TaskFileDownload(pipeline, open_response, chunk_size)
 
     async def get_properties_from_task(
         self,
         job_id: str,
         task_id: str,
         file_path: str,
-        *,
-        if_modified_since: datetime | None = None,
-        if_unmodified_since: datetime | None = None,
-        timeout: int | None = None,
-        client_request_id: str | None = None,
-        return_client_request_id: bool | None = None,
-        ocp_date: datetime | None = None,
-        retry_policy: RetryPolicy | None = None,
+        **options: Unpack[TimeConditionalCallOptions],
     ) -> TaskFileProperties:
         """A task file's properties (``HEAD .../files/{filePath}``): size, type, times, mode.
 
@@ -436,21 +390,12 @@ class FileOperations:
             NotModifiedError: ``if_modified_since`` found no change.
             PreconditionFailedError: ``if_unmodified_since`` not met.
         """
-        options = RequestOptions(
-            timeout=_check_timeout(timeout),
-            client_request_id=client_request_id,
-            return_client_request_id=return_client_request_id,
-            ocp_date=ocp_date,
-            if_modified_since=if_modified_since,
-            if_unmodified_since=if_unmodified_since,
-        )
+        request = RequestOptions.from_call(options, conditional="time")
         url = self._pipeline.url(
-            self._file_path(job_id, task_id, file_path), {"timeout": options.timeout}
+            routes.task_file(job_id, task_id, file_path), {"timeout": request.timeout}
         )
-        state = CallState(client_request_id=client_request_id or str(uuid.uuid4()))
-        response = await self._pipeline.send(
-            "HEAD", url, options=options, retry_policy=retry_policy, state=state
-        )
+        state = CallState(client_request_id=request.client_request_id or str(uuid.uuid4()))
+        response = await self._pipeline.send("HEAD", url, options=request, state=state)
         return TaskFileProperties.from_response(response, state.client_request_id)
 
     async def delete_from_task(
@@ -460,36 +405,23 @@ class FileOperations:
         file_path: str,
         *,
         recursive: bool | None = None,
-        timeout: int | None = None,
-        client_request_id: str | None = None,
-        return_client_request_id: bool | None = None,
-        ocp_date: datetime | None = None,
-        retry_policy: RetryPolicy | None = None,
+        **options: Unpack[CallOptions],
     ) -> ResponseMetadata:
         """Delete a task file or directory (``DELETE .../files/{filePath}``).
 
         Args:
             recursive: For a directory, delete everything in it too; without it a directory
                 must be empty.
+            **options: The call options.
 
         Raises:
             NotFoundError: The job, task or file does not exist.
         """
-        options = RequestOptions(
-            timeout=_check_timeout(timeout),
-            client_request_id=client_request_id,
-            return_client_request_id=return_client_request_id,
-            ocp_date=ocp_date,
-        )
+        request = RequestOptions.from_call(options, conditional=False)
         url = self._pipeline.url(
-            self._file_path(job_id, task_id, file_path),
-            {
-                "recursive": _flag("recursive", recursive),
-                "timeout": options.timeout,
-            },
+            routes.task_file(job_id, task_id, file_path),
+            {"recursive": _flag("recursive", recursive), "timeout": request.timeout},
         )
-        state = CallState(client_request_id=client_request_id or str(uuid.uuid4()))
-        response = await self._pipeline.send(
-            "DELETE", url, options=options, retry_policy=retry_policy, state=state
-        )
+        state = CallState(client_request_id=request.client_request_id or str(uuid.uuid4()))
+        response = await self._pipeline.send("DELETE", url, options=request, state=state)
         return ResponseMetadata.from_response(response, state.client_request_id)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import Unpack
 
+from . import _routes as routes
 from . import models
-from ._decode import decode_model
-from ._operations import _check_timeout, _segment
-from ._pipeline import Pipeline, RequestOptions, RetryPolicy
+from ._options import CallOptions, RequestOptions
+from ._pipeline import Pipeline
+from ._response import json_object, structure
 
 __all__ = ["JobOperations"]
 
@@ -16,8 +17,9 @@ class JobOperations:
     """Job operations, reached as ``client.job``: only what waiting on tasks needs.
 
     Takes the same per-call keyword options as
-    [`TaskOperations`][batch_tasks_async._operations.TaskOperations] (``timeout``,
-    ``client_request_id``, ``return_client_request_id``, ``ocp_date``, ``retry_policy``).
+    [`TaskOperations`][batch_tasks_async._operations.TaskOperations] (the
+    [`CallOptions`][batch_tasks_async.CallOptions]: ``timeout``, ``client_request_id``,
+    ``return_client_request_id``, ``ocp_date``, ``retry_policy``).
     """
 
     def __init__(self, pipeline: Pipeline) -> None:
@@ -27,14 +29,7 @@ class JobOperations:
         return f"<JobOperations endpoint={self._pipeline.endpoint!r}>"
 
     async def get_task_counts(
-        self,
-        job_id: str,
-        *,
-        timeout: int | None = None,
-        client_request_id: str | None = None,
-        return_client_request_id: bool | None = None,
-        ocp_date: datetime | None = None,
-        retry_policy: RetryPolicy | None = None,
+        self, job_id: str, **options: Unpack[CallOptions]
     ) -> models.TaskCountsResult:
         """Count a job's tasks by state (``GET /jobs/{jobId}/taskcounts``).
 
@@ -46,14 +41,7 @@ class JobOperations:
             NotFoundError: ``JobNotFound``: the job does not exist (or was deleted).
             ResponseDecodeError: The reply is not a task counts result.
         """
-        options = RequestOptions(
-            timeout=_check_timeout(timeout),
-            client_request_id=client_request_id,
-            return_client_request_id=return_client_request_id,
-            ocp_date=ocp_date,
-        )
-        url = self._pipeline.url(
-            f"/jobs/{_segment('job_id', job_id)}/taskcounts", {"timeout": options.timeout}
-        )
-        response = await self._pipeline.send("GET", url, options=options, retry_policy=retry_policy)
-        return decode_model(models.TaskCountsResult, response)
+        request = RequestOptions.from_call(options, conditional=False)
+        url = self._pipeline.url(routes.job_task_counts(job_id), {"timeout": request.timeout})
+        response = await self._pipeline.send("GET", url, options=request)
+        return structure(models.TaskCountsResult, json_object(response), response)

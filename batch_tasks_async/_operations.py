@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
-from typing import Any, Literal
+from datetime import timedelta
+from typing import Any, Literal, Unpack
 from urllib.parse import quote
 
 import attrs
 import httpx
 
+from . import _routes as routes
 from . import models
 from ._bulk import (
     DEFAULT_CONCURRENCY,
@@ -25,20 +26,24 @@ from ._bulk import (
     add_tasks,
     stream_tasks,
 )
+from ._options import CallOptions, ConditionalCallOptions, RequestOptions
+from ._options import check_timeout as _check_timeout
 from ._paging import AsyncPager, Page
-from ._pipeline import CallState, Pipeline, RequestOptions, RetryPolicy, loads
-from ._response import ResponseMetadata
-from ._serialization import dumps, from_wire, parse_task_add_results
+from ._pipeline import CallState, Pipeline, RetryPolicy, loads
+from ._response import (
+    Response,
+    ResponseMetadata,
+    json_object,
+    structure,
+    structure_list,
+    unusable,
+)
+from ._routes import segment as _segment
+from ._serialization import dumps, parse_task_add_results
 from ._wait import TaskWaitMixin
 from .errors import ClientValidationError, ConflictError, ServiceError
 
 __all__ = ["TaskOperations"]
-
-
-def _segment(name: str, value: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise ClientValidationError(f"{name} must be a non-empty string, got {value!r}")
-    return quote(value, safe="")
 
 
 def _joined(name: str, value: str | Sequence[str] | None) -> str | None:
@@ -46,20 +51,14 @@ def _joined(name: str, value: str | Sequence[str] | None) -> str | None:
         return None
     if isinstance(value, str):
         return value
+    if not isinstance(value, Sequence):
+        raise ClientValidationError(
+            f"{name} must be a string or a sequence of strings, got {type(value).__name__}"
+        )
     items = list(value)
     if not all(isinstance(v, str) and v for v in items):
         raise ClientValidationError(f"{name} must be a string or a sequence of non-empty strings")
     return ",".join(items)
-
-
-def _check_timeout(timeout: int | None) -> int | None:
-    if timeout is not None and (
-        isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 1
-    ):
-        raise ClientValidationError(
-            f"timeout is the server-side limit in whole seconds (>= 1), got {timeout!r}"
-        )
-    return timeout
 
 
 def _task_body(task: models.TaskAddParameter | Mapping[str, Any]) -> tuple[str, bytes]:
@@ -95,7 +94,9 @@ class TaskOperations(TaskWaitMixin):
     Also ``wait`` and ``watch`` (from [`TaskWaitMixin`][batch_tasks_async._wait.TaskWaitMixin]):
     wait for tasks to complete, with a summary of the failures.
 
-    Every method takes the REST API's options as keyword arguments:
+    Every method takes the REST API's options as keyword arguments (typed as the
+    ``CallOptions`` and, where the task's state can be a condition, ``ConditionalCallOptions``
+    dictionaries, importable from ``batch_tasks_async``):
 
     - ``timeout``: the longest the *server* may spend on the request, in seconds (the service
       caps it at 30). The client-side network timeout is set on the client.
@@ -106,7 +107,14 @@ class TaskOperations(TaskWaitMixin):
     - ``if_match`` / ``if_none_match``: an ETag the task must (not) have.
     - ``if_modified_since`` / ``if_unmodified_since``: aware datetimes the task must (not) have
       been modified since.
-    - ``retry_policy``: overrides the client's :class:`RetryPolicy` for this call.
+    - ``retry_policy``: overrides the client's [`RetryPolicy`][batch_tasks_async.RetryPolicy]
+      for this call.
+
+    An unknown option or a value of the wrong type raises
+    [`ClientValidationError`][batch_tasks_async.errors.ClientValidationError] before anything
+    is sent, as does an id that is not a non-empty string or that a URL would resolve as a
+    relative segment (``.``, ``..``). Every other id is percent-encoded, so it stays in its
+    path segment.
     """
 
     def __init__(self, pipeline: Pipeline) -> None:
@@ -133,12 +141,7 @@ class TaskOperations(TaskWaitMixin):
         self,
         job_id: str,
         task: models.TaskAddParameter | Mapping[str, Any],
-        *,
-        timeout: int | None = None,
-        client_request_id: str | None = None,
-        return_client_request_id: bool | None = None,
-        ocp_date: datetime | None = None,
-        retry_policy: RetryPolicy | None = None,
+        **options: Unpack[CallOptions],
     ) -> ResponseMetadata:
         """Add one task to a job (``POST /jobs/{jobId}/tasks``).
 
@@ -149,6 +152,7 @@ class TaskOperations(TaskWaitMixin):
         Args:
             job_id: The job to add the task to.
             task: The task, as a model or as a wire-format (camelCase) mapping.
+            **options: The call options (``timeout``, ``client_request_id``, ...).
 
         Returns:
             The new task's ETag, Last-Modified, Location and request ids.
@@ -159,20 +163,14 @@ class TaskOperations(TaskWaitMixin):
             NotFoundError: ``JobNotFound``.
             ServiceError: Any other refusal, for example ``InvalidPropertyValue``.
         """
+        request = RequestOptions.from_call(options, conditional=False)
+        retry_policy = request.retry_policy
         task_id, body = _task_body(task)
-        options = RequestOptions(
-            timeout=_check_timeout(timeout),
-            client_request_id=client_request_id,
-            return_client_request_id=return_client_request_id,
-            ocp_date=ocp_date,
-        )
-        url = self._pipeline.url(
-            f"/jobs/{_segment('job_id', job_id)}/tasks", {"timeout": options.timeout}
-        )
-        state = CallState(client_request_id=client_request_id or str(uuid.uuid4()))
+        url = self._pipeline.url(routes.tasks(job_id), {"timeout": request.timeout})
+        state = CallState(client_request_id=request.client_request_id or str(uuid.uuid4()))
         try:
             response = await self._call(
-                "POST", url, content=body, options=options, retry_policy=retry_policy, state=state
+                "POST", url, content=body, options=request, retry_policy=None, state=state
             )
         except ConflictError as error:
             if error.code != "TaskExists" or not state.ambiguous:
@@ -208,49 +206,62 @@ class TaskOperations(TaskWaitMixin):
         *,
         select: str | Sequence[str] | None = None,
         expand: str | Sequence[str] | None = None,
-        timeout: int | None = None,
-        client_request_id: str | None = None,
-        return_client_request_id: bool | None = None,
-        ocp_date: datetime | None = None,
-        if_match: str | None = None,
-        if_none_match: str | None = None,
-        if_modified_since: datetime | None = None,
-        if_unmodified_since: datetime | None = None,
-        retry_policy: RetryPolicy | None = None,
+        **options: Unpack[ConditionalCallOptions],
     ) -> models.CloudTask:
         """Get a task (``GET /jobs/{jobId}/tasks/{taskId}``).
+
+        To have the response's headers as well (the ETag even under ``select=``,
+        Last-Modified, the request id), use ``get_with_response``.
 
         Args:
             select: Properties to return (``$select``), e.g. ``["id", "state"]``.
             expand: Related entities to expand (``$expand``), e.g. ``"stats"``.
+            **options: The call options, conditions included (``if_none_match``, ...).
 
         Raises:
             NotFoundError: ``TaskNotFound`` or ``JobNotFound``.
             NotModifiedError: ``if_none_match`` / ``if_modified_since`` found no change.
             PreconditionFailedError: ``if_match`` / ``if_unmodified_since`` not met.
+            ResponseDecodeError: The reply is not a task the SDK can read.
         """
-        options = RequestOptions(
-            timeout=_check_timeout(timeout),
-            client_request_id=client_request_id,
-            return_client_request_id=return_client_request_id,
-            ocp_date=ocp_date,
-            if_match=if_match,
-            if_none_match=if_none_match,
-            if_modified_since=if_modified_since,
-            if_unmodified_since=if_unmodified_since,
+        found = await self.get_with_response(
+            job_id, task_id, select=select, expand=expand, **options
         )
+        return found.value
+
+    async def get_with_response(
+        self,
+        job_id: str,
+        task_id: str,
+        *,
+        select: str | Sequence[str] | None = None,
+        expand: str | Sequence[str] | None = None,
+        **options: Unpack[ConditionalCallOptions],
+    ) -> Response[models.CloudTask]:
+        """Get a task with its response metadata, from one request.
+
+        Takes what [`get`][batch_tasks_async._operations.TaskOperations.get] takes. The
+        result's ``value`` is the task; ``e_tag``, ``last_modified``, ``request_id`` and
+        ``headers`` come from the response, so a conditional update works even when
+        ``select=`` left the task's ``eTag`` property out.
+
+        Example::
+
+            found = await client.task.get_with_response(job_id, "t1", select=["id", "state"])
+            await client.task.update(job_id, "t1", constraints=c, if_match=found.e_tag)
+        """
+        request = RequestOptions.from_call(options, conditional=True)
         url = self._pipeline.url(
-            f"/jobs/{_segment('job_id', job_id)}/tasks/{_segment('task_id', task_id)}",
+            routes.task(job_id, task_id),
             {
                 "$select": _joined("select", select),
                 "$expand": _joined("expand", expand),
-                "timeout": options.timeout,
+                "timeout": request.timeout,
             },
         )
-        response = await self._call(
-            "GET", url, content=None, options=options, retry_policy=retry_policy
-        )
-        return from_wire(models.CloudTask, loads(response))
+        response = await self._call("GET", url, content=None, options=request, retry_policy=None)
+        task = structure(models.CloudTask, json_object(response), response)
+        return Response(value=task, metadata=ResponseMetadata.from_response(response))
 
     def list(
         self,
@@ -260,13 +271,11 @@ class TaskOperations(TaskWaitMixin):
         select: str | Sequence[str] | None = None,
         expand: str | Sequence[str] | None = None,
         max_results: int | None = None,
-        timeout: int | None = None,
-        client_request_id: str | None = None,
-        return_client_request_id: bool | None = None,
-        ocp_date: datetime | None = None,
-        retry_policy: RetryPolicy | None = None,
+        **options: Unpack[CallOptions],
     ) -> AsyncPager[models.CloudTask]:
         """List a job's tasks (``GET /jobs/{jobId}/tasks``); returns a pager at once.
+
+        Each page (``pager.pages()``) carries its response's metadata and headers.
 
         Args:
             filter: An OData ``$filter``, e.g. ``"state eq 'completed'"``.
@@ -274,6 +283,7 @@ class TaskOperations(TaskWaitMixin):
             expand: Related entities to expand (``$expand``), e.g. ``"stats"``.
             max_results: Most tasks per page (``maxresults``, 1 to 1000; the service's default
                 is 1000).
+            **options: The call options, used for every page.
 
         Example::
 
@@ -286,23 +296,20 @@ class TaskOperations(TaskWaitMixin):
             or not 1 <= max_results <= 1000
         ):
             raise ClientValidationError(f"max_results must be from 1 to 1000, got {max_results!r}")
-        options = RequestOptions(
-            timeout=_check_timeout(timeout),
-            client_request_id=client_request_id,
-            return_client_request_id=return_client_request_id,
-            ocp_date=ocp_date,
-        )
+        if filter is not None and not isinstance(filter, str):
+            raise ClientValidationError(f"filter must be a string, got {type(filter).__name__}")
+        request = RequestOptions.from_call(options, conditional=False)
         first = self._pipeline.url(
-            f"/jobs/{_segment('job_id', job_id)}/tasks",
+            routes.tasks(job_id),
             {
                 "$filter": filter,
                 "$select": _joined("select", select),
                 "$expand": _joined("expand", expand),
                 "maxresults": max_results,
-                "timeout": options.timeout,
+                "timeout": request.timeout,
             },
         )
-        return AsyncPager(self._page_fetcher(first, models.CloudTask, options, retry_policy))
+        return AsyncPager(self._page_fetcher(first, models.CloudTask, request))
 
     def list_subtasks(
         self,
@@ -310,37 +317,20 @@ class TaskOperations(TaskWaitMixin):
         task_id: str,
         *,
         select: str | Sequence[str] | None = None,
-        timeout: int | None = None,
-        client_request_id: str | None = None,
-        return_client_request_id: bool | None = None,
-        ocp_date: datetime | None = None,
-        retry_policy: RetryPolicy | None = None,
+        **options: Unpack[CallOptions],
     ) -> AsyncPager[models.SubtaskInformation]:
         """List the subtasks of a multi-instance task (``GET .../subtasksinfo``).
 
         Tasks that are not multi-instance have none. Returns a pager at once.
         """
-        options = RequestOptions(
-            timeout=_check_timeout(timeout),
-            client_request_id=client_request_id,
-            return_client_request_id=return_client_request_id,
-            ocp_date=ocp_date,
-        )
+        request = RequestOptions.from_call(options, conditional=False)
         first = self._pipeline.url(
-            f"/jobs/{_segment('job_id', job_id)}/tasks/{_segment('task_id', task_id)}/subtasksinfo",
-            {"$select": _joined("select", select), "timeout": options.timeout},
+            routes.subtasks(job_id, task_id),
+            {"$select": _joined("select", select), "timeout": request.timeout},
         )
-        return AsyncPager(
-            self._page_fetcher(first, models.SubtaskInformation, options, retry_policy)
-        )
+        return AsyncPager(self._page_fetcher(first, models.SubtaskInformation, request))
 
-    def _page_fetcher(
-        self,
-        first_url: str,
-        item_type: type[Any],
-        options: RequestOptions,
-        retry_policy: RetryPolicy | None,
-    ) -> Any:
+    def _page_fetcher(self, first_url: str, item_type: type[Any], options: RequestOptions) -> Any:
         pipeline = self._pipeline
 
         async def fetch(link: str | None) -> Page[Any]:
@@ -349,19 +339,20 @@ class TaskOperations(TaskWaitMixin):
             else:
                 pipeline.check_same_origin(link)
                 url = link
-            response = await pipeline.send("GET", url, options=options, retry_policy=retry_policy)
-            data = loads(response)
-            if not isinstance(data, dict):
-                raise ClientValidationError(
-                    f"the service returned a list page that is not a JSON object "
-                    f"(request-id {response.headers.get('request-id')})"
-                )
-            raw_items = data.get("value") or []
+            response = await pipeline.send("GET", url, options=options)
+            data = json_object(response)
             next_link = data.get("odata.nextLink")
+            if next_link is not None and not isinstance(next_link, str):
+                raise unusable(response, "'odata.nextLink' is not a string")
+            raw_items = data.get("value")
+            if raw_items is None:  # a page may leave out an empty 'value'
+                raw_items = []
+            metadata = ResponseMetadata.from_response(response)
             return Page(
-                items=[from_wire(item_type, item) for item in raw_items],
-                next_link=next_link if isinstance(next_link, str) and next_link else None,
-                request_id=response.headers.get("request-id"),
+                items=structure_list(item_type, raw_items, response),
+                next_link=next_link or None,
+                request_id=metadata.request_id,
+                metadata=metadata,
             )
 
         return fetch
@@ -373,34 +364,32 @@ class TaskOperations(TaskWaitMixin):
         parameter: models.TaskUpdateParameter | None = None,
         *,
         constraints: models.TaskConstraints | None = None,
-        timeout: int | None = None,
-        client_request_id: str | None = None,
-        return_client_request_id: bool | None = None,
-        ocp_date: datetime | None = None,
-        if_match: str | None = None,
-        if_none_match: str | None = None,
-        if_modified_since: datetime | None = None,
-        if_unmodified_since: datetime | None = None,
-        retry_policy: RetryPolicy | None = None,
+        **options: Unpack[ConditionalCallOptions],
     ) -> ResponseMetadata:
         """Update a task's properties (``PUT /jobs/{jobId}/tasks/{taskId}``).
 
-        Pass either a :class:`~batch_tasks_async.models.TaskUpdateParameter` or its fields
-        (``constraints=``). The task's constraints are *replaced*: an omitted constraints
-        object resets them to their defaults, as the service documents.
+        Pass either a [`TaskUpdateParameter`][batch_tasks_async.models.TaskUpdateParameter]
+        or its fields (``constraints=``). The task's constraints are *replaced*: an omitted
+        constraints object resets them to their defaults, as the service documents.
 
         Example::
 
-            task = await client.task.get(job_id, "t1")
+            found = await client.task.get_with_response(job_id, "t1")
             await client.task.update(
                 job_id, "t1",
                 constraints=models.TaskConstraints(max_task_retry_count=3),
-                if_match=task.e_tag,
+                if_match=found.e_tag,
             )
         """
         if parameter is not None and constraints is not None:
             raise ClientValidationError("pass either parameter or constraints=, not both")
         if parameter is None:
+            if constraints is not None and not isinstance(constraints, models.TaskConstraints):
+                raise ClientValidationError(
+                    "constraints must be a models.TaskConstraints, got "
+                    f"{type(constraints).__name__}; for example "
+                    "models.TaskConstraints(max_task_retry_count=3)"
+                )
             parameter = models.TaskUpdateParameter(constraints=constraints)
         elif not isinstance(parameter, models.TaskUpdateParameter):
             raise ClientValidationError(
@@ -408,36 +397,14 @@ class TaskOperations(TaskWaitMixin):
             )
         return await self._no_body(
             "PUT",
-            f"/jobs/{_segment('job_id', job_id)}/tasks/{_segment('task_id', task_id)}",
+            routes.task(job_id, task_id),
             dumps(parameter),
             None,
-            RequestOptions(
-                timeout=_check_timeout(timeout),
-                client_request_id=client_request_id,
-                return_client_request_id=return_client_request_id,
-                ocp_date=ocp_date,
-                if_match=if_match,
-                if_none_match=if_none_match,
-                if_modified_since=if_modified_since,
-                if_unmodified_since=if_unmodified_since,
-            ),
-            retry_policy,
+            RequestOptions.from_call(options, conditional=True),
         )
 
     async def delete(
-        self,
-        job_id: str,
-        task_id: str,
-        *,
-        timeout: int | None = None,
-        client_request_id: str | None = None,
-        return_client_request_id: bool | None = None,
-        ocp_date: datetime | None = None,
-        if_match: str | None = None,
-        if_none_match: str | None = None,
-        if_modified_since: datetime | None = None,
-        if_unmodified_since: datetime | None = None,
-        retry_policy: RetryPolicy | None = None,
+        self, job_id: str, task_id: str, **options: Unpack[ConditionalCallOptions]
     ) -> ResponseMetadata:
         """Delete a task (``DELETE /jobs/{jobId}/tasks/{taskId}``).
 
@@ -446,36 +413,14 @@ class TaskOperations(TaskWaitMixin):
         """
         return await self._no_body(
             "DELETE",
-            f"/jobs/{_segment('job_id', job_id)}/tasks/{_segment('task_id', task_id)}",
+            routes.task(job_id, task_id),
             None,
             _Done(404, "TaskNotFound", 200),
-            RequestOptions(
-                timeout=_check_timeout(timeout),
-                client_request_id=client_request_id,
-                return_client_request_id=return_client_request_id,
-                ocp_date=ocp_date,
-                if_match=if_match,
-                if_none_match=if_none_match,
-                if_modified_since=if_modified_since,
-                if_unmodified_since=if_unmodified_since,
-            ),
-            retry_policy,
+            RequestOptions.from_call(options, conditional=True),
         )
 
     async def terminate(
-        self,
-        job_id: str,
-        task_id: str,
-        *,
-        timeout: int | None = None,
-        client_request_id: str | None = None,
-        return_client_request_id: bool | None = None,
-        ocp_date: datetime | None = None,
-        if_match: str | None = None,
-        if_none_match: str | None = None,
-        if_modified_since: datetime | None = None,
-        if_unmodified_since: datetime | None = None,
-        retry_policy: RetryPolicy | None = None,
+        self, job_id: str, task_id: str, **options: Unpack[ConditionalCallOptions]
     ) -> ResponseMetadata:
         """Terminate a task (``POST .../terminate``): it moves to ``completed``.
 
@@ -484,36 +429,14 @@ class TaskOperations(TaskWaitMixin):
         """
         return await self._no_body(
             "POST",
-            f"/jobs/{_segment('job_id', job_id)}/tasks/{_segment('task_id', task_id)}/terminate",
+            routes.terminate_task(job_id, task_id),
             None,
             _Done(409, "TaskCompleted", 204),
-            RequestOptions(
-                timeout=_check_timeout(timeout),
-                client_request_id=client_request_id,
-                return_client_request_id=return_client_request_id,
-                ocp_date=ocp_date,
-                if_match=if_match,
-                if_none_match=if_none_match,
-                if_modified_since=if_modified_since,
-                if_unmodified_since=if_unmodified_since,
-            ),
-            retry_policy,
+            RequestOptions.from_call(options, conditional=True),
         )
 
     async def reactivate(
-        self,
-        job_id: str,
-        task_id: str,
-        *,
-        timeout: int | None = None,
-        client_request_id: str | None = None,
-        return_client_request_id: bool | None = None,
-        ocp_date: datetime | None = None,
-        if_match: str | None = None,
-        if_none_match: str | None = None,
-        if_modified_since: datetime | None = None,
-        if_unmodified_since: datetime | None = None,
-        retry_policy: RetryPolicy | None = None,
+        self, job_id: str, task_id: str, **options: Unpack[ConditionalCallOptions]
     ) -> ResponseMetadata:
         """Reactivate a failed task (``POST .../reactivate``): it becomes ``active`` again.
 
@@ -527,20 +450,10 @@ class TaskOperations(TaskWaitMixin):
         """
         return await self._no_body(
             "POST",
-            f"/jobs/{_segment('job_id', job_id)}/tasks/{_segment('task_id', task_id)}/reactivate",
+            routes.reactivate_task(job_id, task_id),
             None,
             None,
-            RequestOptions(
-                timeout=_check_timeout(timeout),
-                client_request_id=client_request_id,
-                return_client_request_id=return_client_request_id,
-                ocp_date=ocp_date,
-                if_match=if_match,
-                if_none_match=if_none_match,
-                if_modified_since=if_modified_since,
-                if_unmodified_since=if_unmodified_since,
-            ),
-            retry_policy,
+            RequestOptions.from_call(options, conditional=True),
         )
 
     async def add_collection(
@@ -717,18 +630,12 @@ class TaskOperations(TaskWaitMixin):
         content: bytes | None,
         done: _Done | None,
         options: RequestOptions,
-        retry_policy: RetryPolicy | None,
     ) -> ResponseMetadata:
         url = self._pipeline.url(path, {"timeout": options.timeout})
         state = CallState(client_request_id=options.client_request_id or str(uuid.uuid4()))
         try:
             response = await self._call(
-                method,
-                url,
-                content=content,
-                options=options,
-                retry_policy=retry_policy,
-                state=state,
+                method, url, content=content, options=options, retry_policy=None, state=state
             )
         except ServiceError as error:
             if done is None or not state.ambiguous or not done.matches(error):

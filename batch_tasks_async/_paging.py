@@ -8,6 +8,8 @@ from typing import Generic, TypeVar
 
 import attrs
 
+from ._response import ResponseMetadata
+
 __all__ = ["AsyncPager", "Page"]
 
 T = TypeVar("T")
@@ -23,11 +25,16 @@ class Page(Generic[T]):
             the last page. Pass it to :meth:`AsyncPager.pages` as ``continuation_token`` to
             resume a listing later.
         request_id: The service's ``request-id`` for the request that returned this page.
+        metadata: The page's response metadata: status, ``request-id``, the
+            ``client-request-id`` sent, ``Last-Modified`` / ``ETag`` when the service sends
+            them, and every header (``metadata.headers``). ``None`` only for pages made by
+            hand.
     """
 
     items: Sequence[T]
     next_link: str | None = None
     request_id: str | None = None
+    metadata: ResponseMetadata | None = attrs.field(default=None, eq=False)
 
 
 FetchPage = Callable[[str | None], Awaitable[Page[T]]]

@@ -1,46 +1,55 @@
 """The HTTP pipeline: the one place that touches httpx.
 
 It builds each request (api-version, ``client-request-id``, ``ocp-date``, auth), sends it,
-maps failures onto :mod:`batch_tasks_async.errors`, and retries with tenacity.
+maps failures onto the [`errors`][batch_tasks_async.errors] tree (one table for foreign
+exceptions), and retries as the call's [`RetryPolicy`][batch_tasks_async.RetryPolicy] says.
+
+Two ways to send, one behaviour on the wire:
+
+- **Direct**: the SDK's own client (no event hooks, no auth, no cookies, no redirects, no
+  proxy) has its transport called with the request built and signed once per attempt,
+  skipping ``httpx.AsyncClient.send`` (its cookie extraction alone costs more than the rest
+  of a request's client-side CPU).
+- **Through the client**: a caller's own ``httpx.AsyncClient``, or the SDK's when a proxy
+  applies, gets ``client.send`` with its full semantics.
 """
 
 from __future__ import annotations
 
-import email.utils
+import contextlib
 import ipaddress
 import logging
 import platform
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+from datetime import timedelta
+from typing import Any, Final, NoReturn
 from urllib.parse import quote, urlencode, urlsplit
 
 import anyio
 import attrs
 import httpx
-import orjson
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception,
-    stop_after_attempt,
-    stop_before_delay,
-)
-from tenacity.stop import stop_base
-from tenacity.wait import wait_base
 
 from ._credentials import (
     AsyncTokenCredential,
+    AsyncTokenInfoCredential,
+    Authorizer,
     BearerTokenCredential,
+    NamedKeyCredential,
     SharedKeyCredential,
-    _TokenCache,
 )
-from ._retry import backoff, is_testing, parse_retry_after
+from ._options import NO_OPTIONS as _NO_OPTIONS
+from ._options import RequestOptions
+from ._response import decode_json, unusable
+from ._retry import RetryPolicy, parse_retry_after
+from ._serialization import loads as loads_json
+from ._version import __version__
 from .errors import (
     BatchConnectionError,
+    BatchError,
     BatchTimeoutError,
+    ClientClosedError,
     ClientValidationError,
     ServiceError,
     TransportError,
@@ -48,122 +57,39 @@ from .errors import (
     service_error_class,
 )
 
-__all__ = ["DEFAULT_API_VERSION", "Credential", "RetryPolicy"]
+__all__ = [
+    "DEFAULT_API_VERSION",
+    "REFUSED_CODES",
+    "CallState",
+    "Credential",
+    "Pipeline",
+    "RequestOptions",
+    "RetryPolicy",
+    "loads",
+    "outcome_unknown",
+]
 
 _LOGGER = logging.getLogger("batch_tasks_async")
 
 #: The api-version of the REST specification this SDK is written against.
 DEFAULT_API_VERSION: Final = "2024-07-01.20.0"
 
-Credential = SharedKeyCredential | BearerTokenCredential | AsyncTokenCredential
+Credential = (
+    SharedKeyCredential
+    | BearerTokenCredential
+    | NamedKeyCredential
+    | AsyncTokenCredential
+    | AsyncTokenInfoCredential
+)
 
-_VERSION = "0.1.0"
-_USER_AGENT = (
-    f"batch-tasks-async/{_VERSION} httpx/{httpx.__version__} "
+_USER_AGENT: Final = (
+    f"batch-tasks-async/{__version__} httpx/{httpx.__version__} "
     f"Python/{platform.python_version()} ({platform.system()})"
 )
-_JSON_CONTENT_TYPE = "application/json; odata=minimalmetadata"
+_JSON_CONTENT_TYPE: Final = "application/json; odata=minimalmetadata"
 
-
-def _http_date(value: datetime) -> str:
-    """RFC 1123 date as the ``ocp-date`` and ``If-*-Since`` headers want it."""
-    if value.tzinfo is None:
-        raise ClientValidationError(
-            f"datetime {value.isoformat()} has no time zone; pass an aware datetime"
-        )
-    return email.utils.format_datetime(value.astimezone(UTC), usegmt=True)
-
-
-_now_second = -1
-_now_text = ""
-
-
-def _http_date_now() -> str:
-    """The current time as an RFC 1123 date, formatted at most once a second."""
-    global _now_second, _now_text
-    second = int(time.time())
-    if second != _now_second:
-        _now_text = email.utils.formatdate(second, usegmt=True)
-        _now_second = second
-    return _now_text
-
-
-@attrs.frozen(kw_only=True)
-class RetryPolicy:
-    """How the HTTP layer retries a request.
-
-    Retried: connection failures, client-side timeouts, and the statuses in
-    ``retry_statuses``. Waits honour ``Retry-After`` (seconds or an HTTP date, at most
-    ``max_retry_after``), otherwise grow exponentially with jitter, by the one formula both
-    retry layers share ([`backoff`][batch_tasks_async._retry.backoff]).
-    [`set_testing`][batch_tasks_async._retry.set_testing] removes every wait in tests.
-
-    Attributes:
-        max_attempts: Attempts in all, the first included (1 disables retries).
-        backoff_initial: First backoff, in seconds; it doubles with each further attempt.
-        backoff_max: Largest backoff, in seconds.
-        jitter: Fraction of each backoff that is randomized, from 0 (exact delays) to 1
-            (the default, "full jitter": uniform between 0 and the delay).
-        max_retry_after: Largest ``Retry-After`` honoured, in seconds (longer asks are cut).
-        total_timeout: No retry starts whose wait would end later than this many seconds after
-            the first attempt began; ``None`` for no bound.
-        retry_statuses: HTTP statuses that are retried.
-        backoff: ``False`` retries at once, ignoring waits (for tests).
-    """
-
-    max_attempts: int = 4
-    backoff_initial: float = 0.5
-    backoff_max: float = 30.0
-    jitter: float = 1.0
-    max_retry_after: float = 60.0
-    total_timeout: float | None = 120.0
-    retry_statuses: frozenset[int] = frozenset({408, 429, 500, 502, 503, 504})
-    backoff: bool = True
-
-    def __attrs_post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ClientValidationError("RetryPolicy.max_attempts must be at least 1")
-        if self.backoff_initial < 0 or self.backoff_max < 0 or self.max_retry_after < 0:
-            raise ClientValidationError("RetryPolicy backoff values must not be negative")
-        if not 0.0 <= self.jitter <= 1.0:
-            raise ClientValidationError(
-                f"RetryPolicy.jitter must be between 0 and 1, got {self.jitter!r}"
-            )
-
-    @classmethod
-    def disabled(cls) -> RetryPolicy:
-        """A policy that never retries."""
-        return cls(max_attempts=1)
-
-    def without_backoff(self) -> RetryPolicy:
-        """The same policy with every wait removed (for tests)."""
-        return attrs.evolve(self, backoff=False)
-
-    def is_retryable(self, error: BaseException) -> bool:
-        """Whether ``error`` is one this policy retries."""
-        if isinstance(error, TransportError):
-            return True
-        return isinstance(error, ServiceError) and error.status_code in self.retry_statuses
-
-    def wait_for(self, error: BaseException | None, attempt: int) -> float:
-        """Seconds to wait before attempt ``attempt + 1`` after ``error``."""
-        if not self.backoff or is_testing():
-            return 0.0
-        if isinstance(error, ServiceError) and error.retry_after is not None:
-            return min(max(error.retry_after.total_seconds(), 0.0), self.max_retry_after)
-        return backoff(
-            attempt, initial=self.backoff_initial, maximum=self.backoff_max, jitter=self.jitter
-        )
-
-
-class _PolicyWait(wait_base):
-    def __init__(self, policy: RetryPolicy) -> None:
-        self._policy = policy
-
-    def __call__(self, retry_state: RetryCallState) -> float:
-        error = retry_state.outcome.exception() if retry_state.outcome else None
-        return self._policy.wait_for(error, retry_state.attempt_number)
-
+#: JSON loading for the rest of the SDK (the bulk engine's add-collection replies).
+loads = decode_json
 
 #: The longest ``Retry-After`` kept on an error; each retry layer caps its waits further.
 _RETRY_AFTER_KEPT: Final = 86400.0
@@ -175,7 +101,7 @@ def _retry_after(headers: httpx.Headers) -> timedelta | None:
 
 
 def _error_from_response(response: httpx.Response, client_request_id: str | None) -> ServiceError:
-    """Map an error response onto the :class:`ServiceError` tree."""
+    """Map an error response onto the ``ServiceError`` tree."""
     body = response.content
     code: str | None = None
     message = ""
@@ -183,8 +109,8 @@ def _error_from_response(response: httpx.Response, client_request_id: str | None
     data: Any = None
     if body:
         try:
-            data = orjson.loads(body)
-        except orjson.JSONDecodeError:
+            data = loads_json(body)
+        except ValueError:  # not JSON, or not UTF-8: described below from its excerpt
             data = None
     if isinstance(data, dict):
         raw_code = data.get("code")
@@ -246,6 +172,26 @@ def outcome_unknown(error: BaseException) -> bool:
     return False
 
 
+# The one table of foreign exceptions (httpx's and those a transport may let through), in
+# the order they are tried: (exception, SDK error, whether the request may have been sent).
+_TRANSPORT_ERRORS: Final[tuple[tuple[type[BaseException], type[TransportError], bool], ...]] = (
+    (httpx.ConnectTimeout, BatchTimeoutError, False),
+    (httpx.PoolTimeout, BatchTimeoutError, False),
+    (httpx.TimeoutException, BatchTimeoutError, True),
+    (httpx.ConnectError, BatchConnectionError, False),
+    (httpx.ProxyError, BatchConnectionError, False),
+    (httpx.UnsupportedProtocol, BatchConnectionError, False),
+    (httpx.LocalProtocolError, BatchConnectionError, False),
+    (httpx.TransportError, BatchConnectionError, True),
+    (httpx.StreamError, BatchConnectionError, True),
+    (anyio.BrokenResourceError, BatchConnectionError, True),
+    (anyio.ClosedResourceError, BatchConnectionError, True),
+    (anyio.EndOfStream, BatchConnectionError, True),
+    (TimeoutError, BatchTimeoutError, True),
+    (OSError, BatchConnectionError, True),
+)
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost" or host.endswith(".localhost"):
         return True
@@ -271,24 +217,31 @@ class CallState:
     ambiguous: bool = False
 
 
-@attrs.frozen(kw_only=True)
-class RequestOptions:
-    """Per-call options shared by every operation."""
-
-    timeout: int | None = None
-    client_request_id: str | None = None
-    return_client_request_id: bool | None = None
-    ocp_date: datetime | None = None
-    if_match: str | None = None
-    if_none_match: str | None = None
-    if_modified_since: datetime | None = None
-    if_unmodified_since: datetime | None = None
-    #: Further request headers of one operation (e.g. ``ocp-range``), sent as given.
-    extra_headers: tuple[tuple[str, str], ...] = ()
+def _can_send_directly(client: httpx.AsyncClient) -> bool:
+    """Whether ``client.send`` would add nothing to calling its transport: no hooks, auth,
+    cookies or redirects."""
+    hooks = client.event_hooks
+    return (
+        not hooks.get("request")
+        and not hooks.get("response")
+        and client.auth is None
+        and not client.cookies
+        and not client.follow_redirects
+    )
 
 
 class Pipeline:
-    """Sends Batch requests: URL building, headers, auth, error mapping and retries."""
+    """Sends Batch requests: URL building, headers, auth, error mapping and retries.
+
+    Args:
+        endpoint: The account URL.
+        credential: The credential (see [`BatchClient`][batch_tasks_async.BatchClient]).
+        api_version: The api-version of every request.
+        http_client: The client that sends (the SDK's own or the caller's).
+        retry_policy: The default retry policy.
+        direct_transport: The transport of ``http_client`` that may be called directly (from
+            ``build_http_client``); ``None`` sends through ``http_client.send``.
+    """
 
     def __init__(
         self,
@@ -298,6 +251,7 @@ class Pipeline:
         api_version: str,
         http_client: httpx.AsyncClient,
         retry_policy: RetryPolicy,
+        direct_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         split = urlsplit(endpoint)
         if split.scheme not in ("http", "https") or not split.hostname:
@@ -315,24 +269,26 @@ class Pipeline:
         self.api_version = api_version
         self.http = http_client
         self.retry_policy = retry_policy
+        self.closed = False
         self._url_cache: dict[str, httpx.URL] = {}
         #: How retries wait; replaceable so tests can observe waits without sleeping.
         self.sleep: Callable[[float], Awaitable[None]] = anyio.sleep
-        self._shared_key: SharedKeyCredential | None = None
-        self._static_auth: str | None = None
-        self._token_cache: _TokenCache | None = None
-        if isinstance(credential, SharedKeyCredential):
-            self._shared_key = credential
-        elif isinstance(credential, BearerTokenCredential):
-            self._static_auth = f"Bearer {credential.token}"
-        elif credential is not None:
-            if not callable(getattr(credential, "get_token", None)):
-                raise ClientValidationError(
-                    "credential must be a SharedKeyCredential, a BearerTokenCredential, or an "
-                    "object with an async get_token(*scopes) method; "
-                    f"got {type(credential).__name__}"
-                )
-            self._token_cache = _TokenCache(credential)
+        self._auth = Authorizer(credential)
+        self._direct = (
+            direct_transport
+            if direct_transport is not None and _can_send_directly(http_client)
+            else None
+        )
+        # Exactly the headers ``build_request`` would send: the client's defaults, then ours.
+        base = dict(http_client.headers.items())
+        base.update({"accept": "application/json", "user-agent": _USER_AGENT})
+        self._base_headers = base
+        self._extensions = {"timeout": http_client.timeout.as_dict()}
+
+    @property
+    def sends_directly(self) -> bool:
+        """Whether requests skip ``httpx.AsyncClient.send`` (the direct send path)."""
+        return self._direct is not None
 
     def url(self, path: str, params: Mapping[str, Any] | None = None) -> str:
         """Absolute URL for ``path`` with the api-version and ``params`` in the query."""
@@ -345,51 +301,96 @@ class Pipeline:
         """``httpx.URL(url)``, parsed once for the URLs a call sends again and again."""
         parsed = self._url_cache.get(url)
         if parsed is None:
+            try:
+                parsed = httpx.URL(url)
+            except httpx.InvalidURL as exc:
+                raise ClientValidationError(f"cannot send to an invalid URL: {exc}") from exc
             if len(self._url_cache) >= 256:
                 self._url_cache.clear()
-            parsed = self._url_cache[url] = httpx.URL(url)
+            self._url_cache[url] = parsed
         return parsed
 
     def check_same_origin(self, url: str) -> None:
         """Refuse to send credentials to a URL on another host than the endpoint."""
-        split = urlsplit(url)
-        if (split.scheme, split.hostname, split.port) != self._origin:
+        try:
+            split = urlsplit(url)
+            origin = (split.scheme, split.hostname, split.port)
+        except ValueError as exc:
+            raise ClientValidationError(f"the service returned an invalid link: {exc}") from exc
+        if origin != self._origin:
             raise ClientValidationError(
                 f"the service returned a link to another origin ({split.scheme}://{split.netloc}); "
                 "it is not followed, so the credential is not sent there"
             )
 
-    def _headers(self, options: RequestOptions, state: CallState) -> dict[str, str]:
-        headers = {
-            "accept": "application/json",
-            "user-agent": _USER_AGENT,
-            "client-request-id": state.client_request_id,
-            "ocp-date": _http_date(options.ocp_date) if options.ocp_date else _http_date_now(),
-        }
-        if options.return_client_request_id is not None:
-            headers["return-client-request-id"] = (
-                "true" if options.return_client_request_id else "false"
+    def _check_open(self) -> None:
+        if self.closed or self.http.is_closed:
+            raise ClientClosedError(
+                "the BatchClient (or the httpx client it uses) is closed; make a new client"
             )
-        if options.if_match is not None:
-            headers["if-match"] = options.if_match
-        if options.if_none_match is not None:
-            headers["if-none-match"] = options.if_none_match
-        if options.if_modified_since is not None:
-            headers["if-modified-since"] = _http_date(options.if_modified_since)
-        if options.if_unmodified_since is not None:
-            headers["if-unmodified-since"] = _http_date(options.if_unmodified_since)
-        headers.update(options.extra_headers)
+
+    def _headers(self, options: RequestOptions, cid: str, content: bytes | None) -> dict[str, str]:
+        headers = self._base_headers.copy()
+        headers["client-request-id"] = cid
+        headers.update(options.headers())
+        if content is not None:
+            headers["content-type"] = _JSON_CONTENT_TYPE
         return headers
 
-    async def _authorize(self, request: httpx.Request) -> None:
-        if self._shared_key is not None:
-            request.headers["authorization"] = self._shared_key.sign(
-                request.method, str(request.url), request.headers
-            )
-        elif self._static_auth is not None:
-            request.headers["authorization"] = self._static_auth
-        elif self._token_cache is not None:
-            request.headers["authorization"] = await self._token_cache.authorization()
+    async def _request(
+        self, method: str, url: str, content: bytes | None, options: RequestOptions, cid: str
+    ) -> httpx.Request:
+        """The request of one attempt, signed for exactly what is sent."""
+        headers = self._headers(options, cid, content)
+        target = self._parsed_url(url)
+        auth = self._auth
+        if self._direct is None:
+            request = self.http.build_request(method, target, headers=headers, content=content)
+            if auth.kind == "key":
+                # Signed for the path and query as they go on the wire, and every header the
+                # client added.
+                request.headers["authorization"] = auth.sign(
+                    method, request.url.raw_path.decode("ascii"), request.headers
+                )
+            elif auth.kind != "none":
+                value = await auth.header(method, "", request.headers)
+                if value is not None:
+                    request.headers["authorization"] = value
+            return request
+        # Direct: ``headers`` is every header sent but the two httpx.Request adds (Host, not
+        # signed, and Content-Length), so the signature is made from the plain dict.
+        if auth.kind == "key":
+            signed = headers
+            if content:
+                signed = {**headers, "content-length": str(len(content))}
+            headers["authorization"] = auth.sign(method, target.raw_path.decode("ascii"), signed)
+        elif auth.kind != "none":
+            value = await auth.header(method, "", headers)
+            if value is not None:
+                headers["authorization"] = value
+        return httpx.Request(
+            method, target, headers=headers, content=content, extensions=self._extensions
+        )
+
+    def _fail(
+        self, exc: Exception, method: str, url: str, state: CallState, *, reading: bool
+    ) -> NoReturn:
+        """Raise the SDK error for a foreign exception (the one table), or ``exc`` itself."""
+        if isinstance(exc, BatchError):
+            raise exc
+        for kind, error_type, sent in _TRANSPORT_ERRORS:
+            if isinstance(exc, kind):
+                sent = sent or reading
+                state.ambiguous |= sent
+                what = "timed out on the client" if error_type is BatchTimeoutError else "failed"
+                raise error_type(
+                    f"{method} {_safe_url(url)} {what}: {type(exc).__name__}: {exc}",
+                    request_sent=sent,
+                    method=method,
+                    url=url,
+                    client_request_id=state.client_request_id,
+                ) from exc
+        raise exc
 
     async def _send_once(
         self,
@@ -401,50 +402,32 @@ class Pipeline:
         state: CallState,
         stream: bool = False,
     ) -> httpx.Response:
-        headers = self._headers(options, state)
-        if content is not None:
-            headers["content-type"] = _JSON_CONTENT_TYPE
-        request = self.http.build_request(
-            method, self._parsed_url(url), headers=headers, content=content
-        )
-        await self._authorize(request)
+        self._check_open()
+        request = await self._request(method, url, content, options, state.client_request_id)
         state.attempts += 1
+        direct = self._direct
         try:
-            response = await self.http.send(request, stream=stream)
-        except httpx.TimeoutException as exc:
-            sent = not isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
-            state.ambiguous |= sent
-            raise BatchTimeoutError(
-                f"{method} {_safe_url(url)} timed out on the client ({type(exc).__name__})",
-                request_sent=sent,
-                method=method,
-                url=url,
-                client_request_id=state.client_request_id,
-            ) from exc
-        except httpx.TransportError as exc:
-            sent = not isinstance(exc, httpx.ConnectError | httpx.UnsupportedProtocol)
-            state.ambiguous |= sent
-            raise BatchConnectionError(
-                f"{method} {_safe_url(url)} failed: {type(exc).__name__}: {exc}",
-                request_sent=sent,
-                method=method,
-                url=url,
-                client_request_id=state.client_request_id,
-            ) from exc
+            if direct is not None:
+                response = await direct.handle_async_request(request)
+                response.request = request
+            else:
+                response = await self.http.send(request, stream=True)
+        except Exception as exc:
+            if isinstance(exc, RuntimeError) and self.http.is_closed:
+                raise ClientClosedError("the client was closed during the call") from exc
+            self._fail(exc, method, url, state, reading=False)
+        if stream and response.status_code < 300:
+            return response  # the caller reads the body with iter_bytes()
+        try:
+            await response.aread()
+        except Exception as exc:
+            # The body failed; closing what is left of it must not hide why.
+            with contextlib.suppress(Exception):
+                await response.aclose()
+            if isinstance(exc, httpx.DecodingError):
+                raise unusable(response, f"its body could not be decoded ({exc})") from exc
+            self._fail(exc, method, url, state, reading=True)
         if response.status_code >= 300:
-            if stream:
-                try:
-                    await response.aread()  # the error body is small; it closes the stream
-                except httpx.HTTPError as exc:
-                    await response.aclose()
-                    raise BatchConnectionError(
-                        f"{method} {_safe_url(url)} answered {response.status_code} and its "
-                        f"error body could not be read: {type(exc).__name__}",
-                        request_sent=True,
-                        method=method,
-                        url=url,
-                        client_request_id=state.client_request_id,
-                    ) from exc
             error = _error_from_response(response, state.client_request_id)
             state.ambiguous |= outcome_unknown(error)
             raise error
@@ -465,13 +448,15 @@ class Pipeline:
 
         Args:
             method: HTTP method.
-            url: Absolute URL (from :meth:`url`, or a next link the service returned).
+            url: Absolute URL (from ``url()``, or a next link the service returned).
             content: The JSON body, already serialized.
-            options: Per-call options (headers, conditions).
-            retry_policy: Overrides the client's retry policy for this call.
+            options: Per-call options (headers, conditions, a retry policy).
+            retry_policy: Overrides the client's retry policy (and ``options.retry_policy``).
             state: Receives what the call learnt (attempts, ambiguity); one is made if omitted.
-            stream: Return as soon as a successful response's headers arrive, its body unread
-                (the caller reads it with ``aiter_bytes()`` and must ``aclose()`` it).
+            stream: Return a successful response as soon as its headers arrive, its body
+                unread: the caller reads it with ``iter_bytes()`` and closes it. An error
+                response's body is read (it is small) before it is mapped, as without
+                ``stream``.
 
         Returns:
             The successful response, its body read (unless ``stream``).
@@ -479,63 +464,79 @@ class Pipeline:
         Raises:
             ServiceError: The service answered with an error status (after retries).
             TransportError: No response arrived (after retries).
+            ClientClosedError: The client is closed.
         """
-        options = options or RequestOptions()
+        options = options or _NO_OPTIONS
         if state is None:
             state = CallState(client_request_id=options.client_request_id or str(uuid.uuid4()))
-        policy = retry_policy or self.retry_policy
+        policy = retry_policy or options.retry_policy or self.retry_policy
         if policy.max_attempts == 1:
             return await self._send_once(
                 method, url, content=content, options=options, state=state, stream=stream
             )
-        stop: stop_base = stop_after_attempt(policy.max_attempts)
-        if policy.total_timeout is not None:
-            stop = stop | stop_before_delay(policy.total_timeout)
-        retrying = AsyncRetrying(
-            stop=stop,
-            wait=_PolicyWait(policy),
-            retry=retry_if_exception(policy.is_retryable),
-            sleep=self.sleep,
-            reraise=True,
-            before_sleep=_log_retry,
-        )
-        async for attempt in retrying:
-            with attempt:
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
                 return await self._send_once(
                     method, url, content=content, options=options, state=state, stream=stream
                 )
-        raise AssertionError(
-            "unreachable: tenacity either returns or re-raises"
-        )  # pragma: no cover
+            except BatchError as error:
+                if attempt >= policy.max_attempts or not policy.is_retryable(error):
+                    raise
+                wait = policy.wait_for(error, attempt)
+                limit = policy.total_timeout
+                if limit is not None and time.monotonic() - started + wait >= limit:
+                    raise
+                _LOGGER.info(
+                    "retrying %s %s after attempt %d failed (%s); waiting %.2fs",
+                    method,
+                    _safe_url(url),
+                    attempt,
+                    error,
+                    wait,
+                )
+            await self.sleep(wait)
+
+    async def iter_bytes(
+        self, response: httpx.Response, chunk_size: int | None = None
+    ) -> AsyncGenerator[bytes, None]:
+        """The body of a response ``send(..., stream=True)`` returned, as it arrives.
+
+        Failures map as ``send``'s do (the one table): a transport failure becomes a
+        [`BatchConnectionError`][batch_tasks_async.errors.BatchConnectionError] or
+        [`BatchTimeoutError`][batch_tasks_async.errors.BatchTimeoutError] (sent: the request
+        reached the service), a body that cannot be decoded a ``ResponseDecodeError``, and a
+        client closed before or while the body arrives a ``ClientClosedError``. The response
+        is closed when the body fails.
+
+        Raises:
+            ClientClosedError: The client was closed.
+            TransportError: The body stopped arriving.
+            ResponseDecodeError: The body's content encoding is broken.
+        """
+        request = response.request
+        method, url = request.method, str(request.url)
+        state = CallState(client_request_id=str(request.headers.get("client-request-id", "")))
+        try:
+            self._check_open()
+            async for chunk in response.aiter_bytes(chunk_size):
+                yield chunk
+                self._check_open()
+        except Exception as exc:
+            with contextlib.suppress(Exception):
+                await response.aclose()
+            if isinstance(exc, ClientClosedError):
+                raise
+            if self.closed or self.http.is_closed:
+                raise ClientClosedError("the client was closed while a body was read") from exc
+            if isinstance(exc, httpx.DecodingError):
+                raise unusable(response, f"its body could not be decoded ({exc})") from exc
+            self._fail(exc, method, url, state, reading=True)
 
 
 def _safe_url(url: str) -> str:
     """The URL without its query (which holds nothing secret, but can be long)."""
     split = urlsplit(url)
     return f"{split.scheme}://{split.netloc}{split.path}"
-
-
-def _log_retry(retry_state: RetryCallState) -> None:
-    error = retry_state.outcome.exception() if retry_state.outcome else None
-    wait = retry_state.next_action.sleep if retry_state.next_action else 0.0
-    _LOGGER.info(
-        "retrying after attempt %d failed (%s); waiting %.2fs",
-        retry_state.attempt_number,
-        error,
-        wait,
-    )
-
-
-def loads(response: httpx.Response) -> Any:
-    """Parse a JSON response body."""
-    return orjson.loads(response.content)
-
-
-__all__ += [
-    "REFUSED_CODES",
-    "CallState",
-    "Pipeline",
-    "RequestOptions",
-    "loads",
-    "outcome_unknown",
-]

@@ -3,28 +3,31 @@
 Both retry layers use these: the HTTP layer's [`RetryPolicy`][batch_tasks_async.RetryPolicy]
 and the bulk engine's [`BulkRetryPolicy`][batch_tasks_async.BulkRetryPolicy].
 
-- [`parse_retry_after`][batch_tasks_async._retry.parse_retry_after] reads what a reply asks
+- ``parse_retry_after`` reads what a reply asks
   for (``retry-after-ms``, ``x-ms-retry-after-ms``, ``Retry-After`` as seconds or an HTTP
   date). It is total: whatever the headers hold, it returns a number of seconds in
   ``[0, cap]`` or ``None``, and never raises.
-- [`backoff`][batch_tasks_async._retry.backoff] is exponential backoff with a fraction of
+- ``backoff`` is exponential backoff with a fraction of
   jitter: ``jitter=1`` is "full jitter", ``jitter=0`` exact delays.
-- [`set_testing`][batch_tasks_async._retry.set_testing] removes every wait of both layers
+- ``set_testing`` removes every wait of both layers
   (backoff and ``Retry-After``) at once, for test suites, as stamina's switch does.
 """
 
 from __future__ import annotations
 
-import email.utils
 import math
 import random
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
+import attrs
 import httpx
 
-__all__ = ["backoff", "is_testing", "parse_retry_after", "set_testing"]
+from ._dates import parse_http_date
+from .errors import ClientValidationError, ServiceError, TransportError
+
+__all__ = ["RetryPolicy", "backoff", "is_testing", "parse_retry_after", "set_testing"]
 
 _testing = False
 
@@ -47,7 +50,7 @@ def set_testing(enabled: bool = True) -> None:
 
 
 def is_testing() -> bool:
-    """Whether [`set_testing`][batch_tasks_async._retry.set_testing] turned test mode on."""
+    """Whether ``set_testing`` turned test mode on."""
     return _testing
 
 
@@ -69,20 +72,13 @@ def _seconds(text: str, *, scale: float, cap: float) -> float | None:
 
 
 def _date_seconds(text: str, now: datetime | None, cap: float) -> float | None:
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError, OverflowError):
+    when = parse_http_date(text)
+    if when is None:
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
     reference = now if now is not None else datetime.now(UTC)
     if reference.tzinfo is None:
         reference = reference.replace(tzinfo=UTC)
-    try:
-        delta = (when - reference).total_seconds()
-    except OverflowError:  # pragma: no cover - datetimes are bounded to years 1..9999
-        return cap
-    return min(max(delta, 0.0), cap)
+    return min(max((when - reference).total_seconds(), 0.0), cap)
 
 
 def _lookup(headers: Mapping[str, str] | httpx.Headers, name: str) -> str | None:
@@ -163,3 +159,70 @@ def backoff(
     if jitter > 0:
         delay *= 1.0 - min(jitter, 1.0) * (rng or random).random()
     return delay
+
+
+@attrs.frozen(kw_only=True)
+class RetryPolicy:
+    """How the HTTP layer retries a request.
+
+    Retried: connection failures, client-side timeouts, and the statuses in
+    ``retry_statuses``. Waits honour ``Retry-After`` (seconds or an HTTP date, at most
+    ``max_retry_after``), otherwise grow exponentially with jitter, by the one formula both
+    retry layers share. ``batch_tasks_async.set_testing()`` removes every wait in tests.
+
+    Attributes:
+        max_attempts: Attempts in all, the first included (1 disables retries).
+        backoff_initial: First backoff, in seconds; it doubles with each further attempt.
+        backoff_max: Largest backoff, in seconds.
+        jitter: Fraction of each backoff that is randomized, from 0 (exact delays) to 1
+            (the default, "full jitter": uniform between 0 and the delay).
+        max_retry_after: Largest ``Retry-After`` honoured, in seconds (longer asks are cut).
+        total_timeout: No retry starts whose wait would end later than this many seconds after
+            the first attempt began; ``None`` for no bound.
+        retry_statuses: HTTP statuses that are retried.
+        backoff: ``False`` retries at once, ignoring waits (for tests).
+    """
+
+    max_attempts: int = 4
+    backoff_initial: float = 0.5
+    backoff_max: float = 30.0
+    jitter: float = 1.0
+    max_retry_after: float = 60.0
+    total_timeout: float | None = 120.0
+    retry_statuses: frozenset[int] = frozenset({408, 429, 500, 502, 503, 504})
+    backoff: bool = True
+
+    def __attrs_post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ClientValidationError("RetryPolicy.max_attempts must be at least 1")
+        if self.backoff_initial < 0 or self.backoff_max < 0 or self.max_retry_after < 0:
+            raise ClientValidationError("RetryPolicy backoff values must not be negative")
+        if not 0.0 <= self.jitter <= 1.0:
+            raise ClientValidationError(
+                f"RetryPolicy.jitter must be between 0 and 1, got {self.jitter!r}"
+            )
+
+    @classmethod
+    def disabled(cls) -> RetryPolicy:
+        """A policy that never retries."""
+        return cls(max_attempts=1)
+
+    def without_backoff(self) -> RetryPolicy:
+        """The same policy with every wait removed (for tests)."""
+        return attrs.evolve(self, backoff=False)
+
+    def is_retryable(self, error: BaseException) -> bool:
+        """Whether ``error`` is one this policy retries."""
+        if isinstance(error, TransportError):
+            return True
+        return isinstance(error, ServiceError) and error.status_code in self.retry_statuses
+
+    def wait_for(self, error: BaseException | None, attempt: int) -> float:
+        """Seconds to wait before attempt ``attempt + 1`` after ``error``."""
+        if not self.backoff or is_testing():
+            return 0.0
+        if isinstance(error, ServiceError) and error.retry_after is not None:
+            return min(max(error.retry_after.total_seconds(), 0.0), self.max_retry_after)
+        return backoff(
+            attempt, initial=self.backoff_initial, maximum=self.backoff_max, jitter=self.jitter
+        )

@@ -12,32 +12,38 @@ to Python source by cattrs) the first time a class is seen. Nothing is written p
   ``odata.*`` annotations) are collected into the model's ``additional_properties`` dict when
   structuring and written back when unstructuring, so a round trip loses nothing.
 * Datetimes are timezone-aware :class:`~datetime.datetime` values and ISO-8601 durations are
-  :class:`~datetime.timedelta` values. The service sends 7 fractional digits (.NET ticks), which
-  neither type can hold, so parsed values are small subclasses that remember the exact wire
-  text and give it back unchanged; values built by users are formatted canonically.
+  :class:`~datetime.timedelta` values, parsed and formatted by ``_dates`` (their one home; the
+  helpers are re-exported here for older imports).
 
 Public helpers used by the rest of the SDK: :func:`to_wire`, :func:`from_wire`, :func:`dumps`,
-:func:`loads`, :func:`format_datetime`, :func:`parse_datetime`, :func:`format_http_date`,
-:func:`format_duration` and :func:`parse_duration`.
+:func:`loads`; and, from ``_dates``, ``format_datetime``, ``parse_datetime``,
+``format_http_date``, ``parse_http_date``, ``format_duration`` and ``parse_duration``.
 """
 
 from __future__ import annotations
 
 import enum
-import functools
-import re
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from types import NoneType
 from typing import TYPE_CHECKING, Any, Final, TypeVar, cast, get_args, get_origin
 
 import attrs
-import isodate
 import orjson
 from cattrs._compat import is_optional
 from cattrs.fns import identity
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 from cattrs.preconf.orjson import OrjsonConverter, make_converter
+
+from ._dates import (
+    _parse_duration_cached,
+    format_datetime,
+    format_duration,
+    format_http_date,
+    parse_datetime,
+    parse_duration,
+    parse_http_date,
+)
 
 if TYPE_CHECKING:  # models imports this module
     from .models import TaskAddResult
@@ -54,6 +60,7 @@ __all__ = [
     "loads",
     "parse_datetime",
     "parse_duration",
+    "parse_http_date",
     "parse_task_add_results",
     "to_wire",
     "wire_name",
@@ -81,214 +88,6 @@ def wire_name(field: attrs.Attribute[Any]) -> str:
     """The JSON property name of an attrs model field (metadata override, else camelCase)."""
     explicit = field.metadata.get(WIRE_NAME)
     return str(explicit) if explicit is not None else _to_camel(field.name)
-
-
-# ---------------------------------------------------------------------------------------------
-# Datetimes
-# ---------------------------------------------------------------------------------------------
-
-
-class _WireDateTime(datetime):
-    """A datetime parsed from the wire that remembers the exact text it was parsed from.
-
-    ``datetime`` holds microseconds; the service sends 100 ns ticks. Keeping the text makes
-    ``to_dict()`` give back exactly what the service sent. Datetimes are immutable, so the text
-    always describes this value; anything derived from it (``replace()``, arithmetic, copies made
-    by ``datetime`` itself) is created without the text and is formatted canonically.
-    """
-
-    __slots__ = ("_wire",)
-    _wire: str
-
-    def __repr__(self) -> str:
-        return "datetime.datetime" + super().__repr__()[len(type(self).__name__) :]
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # Pickle/copy as a plain datetime: the value survives, the wire text is only a cache.
-        return (datetime, super().__reduce__()[1])
-
-
-class _WireDuration(timedelta):
-    """A timedelta parsed from an ISO-8601 duration that remembers the exact wire text.
-
-    ``TimeSpan.MaxValue`` (``P10675199DT2H48M5.4775807S``) has 100 ns precision that timedelta
-    cannot hold; the text is emitted again on serialization so round trips are lossless.
-    """
-
-    __slots__ = ("_wire",)
-    _wire: str
-
-    def __repr__(self) -> str:
-        return "datetime.timedelta" + super().__repr__()[len(type(self).__name__) :]
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (timedelta, super().__reduce__()[1])
-
-
-def parse_datetime(text: str) -> datetime:
-    """Parse an ISO-8601 / RFC 3339 timestamp from the service into an aware ``datetime``.
-
-    Up to 7 (or more) fractional digits are accepted; digits beyond microseconds are truncated in
-    the value but kept in the returned object so :func:`format_datetime` reproduces ``text``. A
-    timestamp without an offset is taken as UTC (the service always sends UTC).
-
-    Raises:
-        ValueError: ``text`` is not an ISO-8601 timestamp.
-    """
-    value = _WireDateTime.fromisoformat(text)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    value._wire = text
-    return value
-
-
-def _check_aware(value: datetime) -> None:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(
-            f"naive datetime {value!r} cannot be sent to the Batch service: its time zone is "
-            "unknown; attach one, e.g. value.replace(tzinfo=datetime.UTC)"
-        )
-
-
-def format_datetime(value: datetime) -> str:
-    """Format a datetime for a JSON body: the service's own text when ``value`` was parsed from it,
-    otherwise UTC with a ``Z`` suffix and microseconds only when non-zero
-    (``2024-05-01T12:00:00Z``, ``2024-05-01T12:00:00.250000Z``).
-
-    Raises:
-        ValueError: ``value`` is naive. Naive datetimes are rejected rather than guessed to be
-            UTC or local time, because either guess silently shifts times for someone.
-    """
-    wire: str | None = getattr(value, "_wire", None)
-    if wire is not None:
-        return wire
-    _check_aware(value)
-    v = value.astimezone(UTC)
-    text = f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}"
-    if v.microsecond:
-        text += f".{v.microsecond:06d}"
-    return text + "Z"
-
-
-_DAYS: Final = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS: Final = (
-    "Jan",
-    "Feb",
-    "Mar",
-    "Apr",
-    "May",
-    "Jun",
-    "Jul",
-    "Aug",
-    "Sep",
-    "Oct",
-    "Nov",
-    "Dec",
-)
-
-
-def format_http_date(value: datetime) -> str:
-    """Format an aware datetime as an RFC 1123 HTTP date (``ocp-date``, ``If-Modified-Since``...).
-
-    Example: ``Tue, 06 Sep 2016 06:59:15 GMT``. Sub-second precision is dropped (HTTP dates have
-    whole seconds).
-
-    Raises:
-        ValueError: ``value`` is naive (see :func:`format_datetime`).
-    """
-    _check_aware(value)
-    v = value.astimezone(UTC)
-    return (
-        f"{_DAYS[v.weekday()]}, {v.day:02d} {_MONTHS[v.month - 1]} {v.year:04d} "
-        f"{v.hour:02d}:{v.minute:02d}:{v.second:02d} GMT"
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# Durations
-# ---------------------------------------------------------------------------------------------
-
-# The shape .NET's XmlConvert.ToString(TimeSpan) produces, which is all the service sends.
-_DURATION_RE: Final = re.compile(
-    r"(-)?P(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)(?:\.(\d+))?S)?)?",
-    re.ASCII,
-)
-_US_PER_SECOND: Final = 1_000_000
-
-
-def parse_duration(text: str) -> timedelta:
-    """Parse an ISO-8601 duration (``PT1H``, ``P7D``, ``P10675199DT2H48M5.4775807S``).
-
-    Fractions below a microsecond are truncated in the value but kept in the returned object, so
-    :func:`format_duration` gives ``text`` back unchanged. Weeks and fractional hours/minutes are
-    accepted too (through :mod:`isodate`).
-
-    Raises:
-        ValueError: ``text`` is not an ISO-8601 duration, or it uses calendar years or months,
-            which have no fixed length.
-    """
-    match = _DURATION_RE.fullmatch(text)
-    if match is not None and text not in ("P", "-P"):
-        sign, days, hours, minutes, seconds, fraction = match.groups()
-        total = (
-            ((int(days or 0) * 24 + int(hours or 0)) * 60 + int(minutes or 0)) * 60
-            + int(seconds or 0)
-        ) * _US_PER_SECOND
-        if fraction:
-            total += int(fraction[:6].ljust(6, "0"))
-        value = _WireDuration(microseconds=-total if sign else total)
-    else:
-        if text.endswith(("P", "T")) or not any(char.isdigit() for char in text):
-            raise ValueError(f"not an ISO-8601 duration: {text!r}")
-        try:
-            parsed = isodate.parse_duration(text)
-        except (isodate.ISO8601Error, ValueError, TypeError) as exc:
-            raise ValueError(f"not an ISO-8601 duration: {text!r}") from exc
-        if not isinstance(parsed, timedelta):
-            raise ValueError(
-                f"duration {text!r} uses calendar years or months, which timedelta cannot hold"
-            )
-        value = _WireDuration(
-            days=parsed.days, seconds=parsed.seconds, microseconds=parsed.microseconds
-        )
-    value._wire = text
-    return value
-
-
-# Durations repeat across tasks (retention time, TimeSpan.MaxValue...) and parsed ones are
-# immutable, so parsing each spelling once is safe.
-_parse_duration_cached: Final = functools.lru_cache(maxsize=512)(parse_duration)
-
-
-def format_duration(value: timedelta) -> str:
-    """Format a timedelta as an ISO-8601 duration the service accepts.
-
-    A value parsed from the service gives back its exact wire text. Other values are formatted
-    canonically, zero components omitted: ``P7D``, ``PT1H``, ``P1DT2H3M4.5S``, ``PT0S``,
-    ``-PT30S``.
-    """
-    wire: str | None = getattr(value, "_wire", None)
-    if wire is not None:
-        return wire
-    total = (value.days * 86_400 + value.seconds) * _US_PER_SECOND + value.microseconds
-    sign = "-" if total < 0 else ""
-    total = abs(total)
-    seconds, micros = divmod(total, _US_PER_SECOND)
-    days, seconds = divmod(seconds, 86_400)
-    hours, seconds = divmod(seconds, 3_600)
-    minutes, seconds = divmod(seconds, 60)
-    text = f"{sign}P{days}D" if days else f"{sign}P"
-    if hours or minutes or seconds or micros or not days:
-        text += "T"
-        if hours:
-            text += f"{hours}H"
-        if minutes:
-            text += f"{minutes}M"
-        if micros:
-            text += f"{seconds}.{micros:06d}".rstrip("0") + "S"
-        elif seconds or not (hours or minutes):
-            text += f"{seconds}S"
-    return text
 
 
 # ---------------------------------------------------------------------------------------------

@@ -26,7 +26,10 @@ from typing import Any
 import httpcore
 import httpx
 
-__all__ = ["make_transport"]
+from . import _http_env
+from .errors import ClientValidationError
+
+__all__ = ["build_http_client", "make_transport"]
 
 
 def _is_readable(sock: socket.socket | None) -> bool:
@@ -162,18 +165,85 @@ class _Pool(httpcore.AsyncConnectionPool):
 _TUNED_HTTPCORE = ("1.0.",)
 
 
-def make_transport(limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
+def make_transport(
+    limits: httpx.Limits, *, ssl_context: ssl.SSLContext | None = None
+) -> httpx.AsyncHTTPTransport:
     """httpx's transport over the tuned pool (on httpcore 1.0.x; stock otherwise)."""
-    transport = httpx.AsyncHTTPTransport(limits=limits)
+    context = ssl_context if ssl_context is not None else _http_env.ssl_context()
+    transport = httpx.AsyncHTTPTransport(limits=limits, verify=context)
     pool = getattr(transport, "_pool", None)
     if type(pool) is httpcore.AsyncConnectionPool and httpcore.__version__.startswith(
         _TUNED_HTTPCORE
     ):
         transport._pool = _Pool(
-            ssl_context=httpx.create_ssl_context(),
+            ssl_context=context,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
             network_backend=_Backend(),
         )
     return transport
+
+
+def build_http_client(
+    endpoint: str,
+    *,
+    timeout: httpx.Timeout,
+    max_connections: int,
+    trust_env: bool = True,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> tuple[httpx.AsyncClient, httpx.AsyncBaseTransport | None]:
+    """The ``httpx.AsyncClient`` the SDK owns for ``endpoint``, and the transport to call directly.
+
+    Args:
+        endpoint: The account URL every request goes to.
+        timeout: The client's network timeouts (connect, read, write, pool).
+        max_connections: Size of the keep-alive connection pool.
+        trust_env: Honour the environment as httpx does: ``HTTP_PROXY``, ``HTTPS_PROXY``,
+            ``ALL_PROXY``, ``NO_PROXY`` (upper or lower case) and ``SSL_CERT_FILE`` /
+            ``SSL_CERT_DIR``. ``False`` ignores them all.
+        transport: A transport to use instead of the SDK's (for example ``httpx.MockTransport``);
+            the environment's proxies are then not applied, as in httpx.
+
+    Returns:
+        ``(client, direct)``: the client (the caller closes it), and the transport the pipeline
+        may call with a request the client built, skipping ``client.send``; ``None`` when
+        requests must go through ``client.send`` because a proxy applies to ``endpoint``.
+    """
+    limits = httpx.Limits(
+        max_connections=max_connections,
+        max_keepalive_connections=max_connections,
+        keepalive_expiry=30.0,
+    )
+    if transport is not None:
+        client = httpx.AsyncClient(
+            transport=transport, timeout=timeout, follow_redirects=False, trust_env=trust_env
+        )
+        return client, transport
+    proxy = _http_env.environment_proxy(endpoint) if trust_env else None
+    context = _http_env.ssl_context(trust_env=trust_env)
+    if proxy is not None:
+        # httpx's own proxy transports (HTTP forwarding, CONNECT tunnels, SOCKS), with the
+        # one certificate context the SDK made.
+        try:
+            client = httpx.AsyncClient(
+                proxy=proxy,
+                verify=context,
+                timeout=timeout,
+                limits=limits,
+                follow_redirects=False,
+                trust_env=trust_env,
+            )
+        except (ImportError, ValueError) as exc:
+            # The proxy URL is not repeated: it may carry a user name and password.
+            scheme = proxy.partition("://")[0]
+            raise ClientValidationError(
+                f"the environment asks for a {scheme}:// proxy for {endpoint} that httpx cannot "
+                f"use ({type(exc).__name__}); fix the proxy variables or pass trust_env=False"
+            ) from exc
+        return client, None
+    direct = make_transport(limits, ssl_context=context)
+    client = httpx.AsyncClient(
+        transport=direct, timeout=timeout, follow_redirects=False, trust_env=trust_env
+    )
+    return client, direct

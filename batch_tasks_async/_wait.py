@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
 from contextlib import aclosing
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Unpack
 
 import anyio
 
@@ -36,6 +36,7 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
+    from ._options import CallOptions
     from ._pipeline import Pipeline
 
 __all__ = ["DEFAULT_POLL_INTERVAL", "ProgressHandler", "TaskWaitMixin"]
@@ -87,8 +88,9 @@ class TaskWaitMixin:
             *,
             filter: str | None = None,
             select: str | Sequence[str] | None = None,
+            expand: str | Sequence[str] | None = None,
             max_results: int | None = None,
-            retry_policy: RetryPolicy | None = None,
+            **options: Unpack[CallOptions],
         ) -> AsyncPager[models.CloudTask]: ...
 
     async def wait(

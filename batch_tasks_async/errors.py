@@ -16,6 +16,7 @@ Every exception the SDK raises on purpose derives from :class:`BatchError`::
     │   ├── NotModifiedError                 304 (a conditional GET found no change)
     │   ├── BadRequestError                  400
     │   ├── AuthenticationError              401, 403 AuthenticationFailed
+    │   │   └── CredentialError              the credential could not produce a token
     │   ├── PermissionDeniedError            403 (other codes)
     │   ├── NotFoundError                    404
     │   ├── ConflictError                    409
@@ -57,6 +58,7 @@ __all__ = [
     "ClientValidationError",
     "ConflictError",
     "CreateTasksError",
+    "CredentialError",
     "MissingTasksError",
     "NotFoundError",
     "NotModifiedError",
@@ -70,7 +72,6 @@ __all__ = [
     "ThrottledError",
     "TransportError",
     "UnconfirmedTask",
-    "WaitTimeoutError",
     "redact",
 ]
 
@@ -253,24 +254,21 @@ class ServiceError(BatchError):
             text += f" (request-id: {self.request_id})"
         return text
 
+    def _state(self) -> dict[str, Any]:
+        """The keyword arguments that rebuild this error (for pickling)."""
+        return {
+            "code": self.code,
+            "message": self.message,
+            "values": self.values,
+            "request_id": self.request_id,
+            "client_request_id": self.client_request_id,
+            "retry_after": self.retry_after,
+            "headers": self.headers,
+            "body": self.body,
+        }
+
     def __reduce__(self) -> tuple[Any, ...]:
-        return (
-            _rebuild_service_error,
-            (
-                type(self),
-                self.status_code,
-                {
-                    "code": self.code,
-                    "message": self.message,
-                    "values": self.values,
-                    "request_id": self.request_id,
-                    "client_request_id": self.client_request_id,
-                    "retry_after": self.retry_after,
-                    "headers": self.headers,
-                    "body": self.body,
-                },
-            ),
-        )
+        return (_rebuild_service_error, (type(self), self.status_code, self._state()))
 
 
 def _rebuild_service_error(
@@ -333,28 +331,8 @@ class ResponseDecodeError(ServiceError):
             body=body,
         )
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (
-            _rebuild_decode_error,
-            (
-                self.status_code,
-                {
-                    "reason": self.reason,
-                    "code": self.code,
-                    "message": self.message,
-                    "values": self.values,
-                    "request_id": self.request_id,
-                    "client_request_id": self.client_request_id,
-                    "retry_after": self.retry_after,
-                    "headers": self.headers,
-                    "body": self.body,
-                },
-            ),
-        )
-
-
-def _rebuild_decode_error(status_code: int, kwargs: dict[str, Any]) -> ResponseDecodeError:
-    return ResponseDecodeError(status_code, **kwargs)
+    def _state(self) -> dict[str, Any]:
+        return {**super()._state(), "reason": self.reason}
 
 
 class NotModifiedError(ServiceError):
@@ -367,6 +345,22 @@ class BadRequestError(ServiceError):
 
 class AuthenticationError(ServiceError):
     """401, or 403 ``AuthenticationFailed``: the credential was rejected."""
+
+
+class CredentialError(AuthenticationError):
+    """The credential could not produce a token, so no request was sent.
+
+    For example azure-identity's ``ClientAuthenticationError`` or
+    ``CredentialUnavailableError``, which is kept as ``__cause__``. ``status_code`` is ``0``
+    (the service was not reached).
+    """
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        kwargs.setdefault("code", "CredentialUnavailable")
+        super().__init__(0, message=message, **kwargs)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.message,), None)
 
 
 class PermissionDeniedError(ServiceError):

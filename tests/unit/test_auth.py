@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import logging
 import pickle
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -266,3 +267,186 @@ async def test_no_secret_in_logs_or_errors(caplog: pytest.LogCaptureFixture) -> 
     for text in (str(info.value), repr(info.value), caplog.text):
         assert KEY not in text
         assert "SharedKey" not in text
+
+
+class Signatures:
+    """A handler that records each request's Authorization header."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.seen.append(request.headers["authorization"])
+        return httpx.Response(204)
+
+
+@pytest.mark.anyio
+async def test_azure_named_key_credential_signs_like_shared_key_and_follows_update() -> None:
+    from azure.core.credentials import AzureNamedKeyCredential
+
+    other_key = "b3RoZXIta2V5LWZvci10ZXN0cy1vbmx5"
+    fixed = datetime(2026, 12, 1, tzinfo=UTC)
+    named, shared, rotated = Signatures(), Signatures(), Signatures()
+    credential = AzureNamedKeyCredential(ACCOUNT, KEY)
+    endpoint = "https://acct.westus.batch.azure.com"
+    for cred, recorder in (
+        (credential, named),
+        (SharedKeyCredential(ACCOUNT, KEY), shared),
+    ):
+        async with BatchClient(endpoint, cred, transport=httpx.MockTransport(recorder)) as client:
+            await client.task.terminate("j", "t", client_request_id="c", ocp_date=fixed)
+    assert named.seen == shared.seen
+    async with BatchClient(endpoint, credential, transport=httpx.MockTransport(rotated)) as client:
+        credential.update(ACCOUNT, other_key)
+        await client.task.terminate("j", "t", client_request_id="c", ocp_date=fixed)
+    assert rotated.seen[0].startswith(f"SharedKey {ACCOUNT}:")
+    assert rotated.seen != shared.seen
+    assert KEY not in repr(client)
+    assert other_key not in repr(client)
+
+
+def test_a_named_key_credential_with_a_bad_key_is_refused() -> None:
+    from azure.core.credentials import AzureNamedKeyCredential
+
+    with pytest.raises(errors.ClientValidationError, match="base64"):
+        BatchClient("https://a.b.batch.azure.com", AzureNamedKeyCredential(ACCOUNT, "%%%"))
+
+
+class TokenInfoCredential:
+    """azure-core's newer protocol only: ``get_token_info``."""
+
+    def __init__(self, refresh_in: float | None) -> None:
+        self.calls = 0
+        self.refresh_in = refresh_in
+
+    async def get_token_info(self, *scopes: str, options: Any = None) -> Any:
+        import time
+
+        from azure.core.credentials import AccessTokenInfo
+
+        self.calls += 1
+        now = int(time.time())
+        refresh_on = None if self.refresh_in is None else int(now + self.refresh_in)
+        return AccessTokenInfo(f"info-{self.calls}", now + 3600, refresh_on=refresh_on)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("refresh_in", "expected_calls"), [(None, 1), (-1, 2)])
+async def test_get_token_info_credentials_are_used_and_refresh_on_honoured(
+    refresh_in: float | None, expected_calls: int
+) -> None:
+    recorder = Signatures()
+    credential = TokenInfoCredential(refresh_in)
+    async with BatchClient(
+        "https://acct.westus.batch.azure.com", credential, transport=httpx.MockTransport(recorder)
+    ) as client:
+        await client.task.terminate("j", "t")
+        await client.task.terminate("j", "t")
+    assert credential.calls == expected_calls
+    assert recorder.seen[0] == "Bearer info-1"
+
+
+class SyncCredential:
+    def get_token(self, *scopes: str, **kwargs: Any) -> FakeToken:
+        return FakeToken("sync", 2**31)
+
+
+def test_a_sync_credential_is_refused_at_construction() -> None:
+    with pytest.raises(errors.ClientValidationError, match=r"azure\.identity\.aio"):
+        BatchClient("https://acct.westus.batch.azure.com", SyncCredential())  # type: ignore[arg-type]
+
+
+def test_azure_identity_sync_credential_is_refused_at_construction() -> None:
+    from azure.identity import ClientSecretCredential
+
+    sync = ClientSecretCredential("tenant", "client", "secret")
+    with pytest.raises(errors.ClientValidationError, match=r"azure\.identity\.aio"):
+        BatchClient("https://acct.westus.batch.azure.com", sync)  # type: ignore[arg-type]
+
+
+class FailingCredential:
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    async def get_token(self, *scopes: str, **kwargs: Any) -> FakeToken:
+        raise self.error
+
+
+def _identity_errors() -> list[Exception]:
+    from azure.core.exceptions import ClientAuthenticationError
+    from azure.identity import CredentialUnavailableError
+
+    return [
+        ClientAuthenticationError("AADSTS7000215: Invalid client secret provided."),
+        CredentialUnavailableError("EnvironmentCredential authentication unavailable."),
+        OSError("network unreachable"),
+    ]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("failure", _identity_errors(), ids=lambda e: type(e).__name__)
+async def test_credential_failures_are_authentication_errors_with_the_cause(
+    failure: Exception,
+) -> None:
+    sent: list[httpx.Request] = []
+    async with BatchClient(
+        "https://acct.westus.batch.azure.com",
+        FailingCredential(failure),
+        transport=httpx.MockTransport(lambda r: sent.append(r) or httpx.Response(204)),  # type: ignore[func-returns-value]
+    ) as client:
+        with pytest.raises(errors.AuthenticationError) as info:
+            await client.task.terminate("j", "t")
+    assert isinstance(info.value, errors.CredentialError)
+    assert info.value.__cause__ is failure
+    assert info.value.status_code == 0
+    assert type(failure).__name__ in str(info.value)
+    assert sent == []
+
+
+class OddTokenCredential:
+    def __init__(self, token: Any) -> None:
+        self.token = token
+
+    async def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        return self.token
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("token", [None, FakeToken("", 2**31), FakeToken("t", "soon")])  # type: ignore[arg-type]
+async def test_a_token_of_the_wrong_shape_is_a_credential_error(token: Any) -> None:
+    async with BatchClient(
+        "https://acct.westus.batch.azure.com",
+        OddTokenCredential(token),
+        transport=httpx.MockTransport(lambda r: httpx.Response(204)),
+    ) as client:
+        with pytest.raises(errors.CredentialError, match="not a token"):
+            await client.task.terminate("j", "t")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # azure.identity.aio runs on aiohttp
+async def test_azure_identity_aio_credential_is_accepted_and_its_failure_wrapped(
+    anyio_backend: str,
+) -> None:
+    from azure.identity.aio import ClientSecretCredential
+
+    def no_network(request: httpx.Request) -> httpx.Response:
+        raise AssertionError("no Batch request may be sent without a token")
+
+    credential = ClientSecretCredential(
+        "00000000-0000-0000-0000-000000000000", "client", "secret",
+        authority="https://127.0.0.1:9",  # refused at once: nothing leaves the machine
+        retry_total=0,
+    )  # fmt: skip
+    async with (
+        credential,
+        BatchClient(
+            "https://acct.westus.batch.azure.com",
+            credential,
+            transport=httpx.MockTransport(no_network),
+        ) as client,
+    ):
+        with pytest.raises(errors.CredentialError) as info:
+            await client.task.terminate("j", "t")
+    assert info.value.__cause__ is not None
+    assert "secret" not in str(info.value)

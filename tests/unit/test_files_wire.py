@@ -83,7 +83,7 @@ async def test_task_counts_errors_are_typed() -> None:
             await client.job.get_task_counts("job-1")
     assert caught.value.code == "JobNotFound"
     async with make_client(Recorder(httpx.Response(200, content=b"<html>"))) as client:
-        with pytest.raises(errors.ResponseDecodeError, match="not JSON"):
+        with pytest.raises(errors.ResponseDecodeError, match="not valid JSON"):
             await client.job.get_task_counts("job-1")
     async with make_client(Recorder(httpx.Response(200, json={"taskCounts": {}}))) as client:
         with pytest.raises(errors.ResponseDecodeError, match="TaskCountsResult"):
@@ -154,7 +154,7 @@ async def test_properties_from_the_ocp_batch_file_headers() -> None:
         )
     request = rec.requests[0]
     assert request.method == "HEAD"
-    assert request.url.raw_path.startswith(b"/jobs/job-1/tasks/t1/files/wd%2Ftask%20out.txt?")
+    assert request.url.raw_path.startswith(b"/jobs/job-1/tasks/t1/files/wd/task%20out.txt?")
     assert request.headers["if-modified-since"] == "Wed, 01 Jan 2025 00:00:00 GMT"
     assert request.headers["return-client-request-id"] == "true"
     assert props.content_length == 5
@@ -262,7 +262,7 @@ async def test_download_to_a_path_is_atomic(tmp_path: Path) -> None:
     cut = ChunkedBody([b"new"], fail=httpx.RemoteProtocolError("peer closed"))
     broken = Recorder(httpx.Response(200, headers=FILE_HEADERS, stream=cut))
     async with make_client(broken) as client:
-        with pytest.raises(errors.BatchConnectionError, match="cut off"):
+        with pytest.raises(errors.BatchConnectionError, match="failed: RemoteProtocolError"):
             await client.file.get_from_task("job-1", "t1", "stdout.txt").to_path(target)
     assert target.read_bytes() == b"1234"  # the old file is untouched
     leftovers = sorted([p.name async for p in anyio.Path(tmp_path).iterdir()])
@@ -347,3 +347,98 @@ def test_node_file_round_trips() -> None:
     assert node_file.properties is not None
     assert node_file.properties.content_length == 5
     assert orjson.loads(orjson.dumps(node_file.to_dict())) == wire
+
+
+def client_on(path: str, handler: Handler) -> BatchClient:
+    """A client whose requests take the direct send path, or go through ``client.send``."""
+    if path == "direct":
+        client = make_client(handler)
+    else:
+        http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+        client = BatchClient(
+            ENDPOINT,
+            credential=SharedKeyCredential("acct", KEY),
+            http_client=http,
+            retry_policy=RetryPolicy().without_backoff(),
+        )
+    assert client._pipeline.sends_directly is (path == "direct")
+    return client
+
+
+SEND_PATHS = ["direct", "client"]
+
+
+@pytest.mark.parametrize("path", SEND_PATHS)
+async def test_streamed_download_on_both_send_paths(path: str) -> None:
+    body = ChunkedBody([b"a", b"b", b"c"])
+    rec = Recorder(httpx.Response(200, headers=FILE_HEADERS, stream=body))
+    async with client_on(path, rec) as client:
+        download = client.file.get_from_task(
+            "job-1", "t1", "wd/out.txt", ocp_range="bytes=0-", chunk_size=1
+        )
+        async with download as opened:
+            assert body.pulled == 0  # headers only: the body is read as it is iterated
+            chunks = [chunk async for chunk in opened]
+    assert chunks == [b"a", b"b", b"c"]
+    assert body.closed
+    [request] = rec.requests
+    assert request.url.raw_path.startswith(b"/jobs/job-1/tasks/t1/files/wd/out.txt?")
+    assert request.headers["accept"] == "application/octet-stream"
+    assert request.headers["ocp-range"] == "bytes=0-"
+
+
+@pytest.mark.parametrize("path", SEND_PATHS)
+async def test_streamed_error_bodies_are_read_before_mapping(path: str) -> None:
+    gone = orjson.dumps({"code": "FileNotFound", "message": {"value": "no such file"}})
+    busy = orjson.dumps({"code": "ServerBusy", "message": {"value": "busy"}})
+    rec = Recorder(
+        httpx.Response(503, stream=ChunkedBody([busy[:5], busy[5:]])),
+        httpx.Response(404, stream=ChunkedBody([gone[:7], gone[7:]])),
+    )
+    async with client_on(path, rec) as client:
+        with pytest.raises(errors.NotFoundError) as caught:
+            await client.file.get_from_task("job-1", "t1", "nope.txt").read()
+    assert caught.value.code == "FileNotFound"
+    assert caught.value.message == "no such file"
+    assert len(rec.requests) == 2  # the 503's streamed body was read, mapped and retried
+
+
+@pytest.mark.parametrize("path", SEND_PATHS)
+@pytest.mark.parametrize(
+    ("failure", "expected"),
+    [
+        (httpx.RemoteProtocolError("peer closed"), errors.BatchConnectionError),
+        (httpx.ReadTimeout("slow"), errors.BatchTimeoutError),
+        (anyio.BrokenResourceError(), errors.BatchConnectionError),
+        (ConnectionResetError("reset"), errors.BatchConnectionError),
+    ],
+)
+async def test_failures_while_streaming_are_sdk_errors(
+    path: str, failure: Exception, expected: type[errors.TransportError]
+) -> None:
+    cut = ChunkedBody([b"x"], fail=failure)
+    async with client_on(path, Recorder(httpx.Response(200, stream=cut))) as client:
+        with pytest.raises(expected) as caught:
+            await client.file.get_from_task("job-1", "t1", "stdout.txt").read()
+    assert caught.value.request_sent
+    assert caught.value.__cause__ is failure
+    assert cut.closed
+
+
+@pytest.mark.parametrize("path", SEND_PATHS)
+async def test_closing_the_client_while_streaming_is_a_client_closed_error(path: str) -> None:
+    body = ChunkedBody([b"a", b"b", b"c"])
+    rec = Recorder(httpx.Response(200, headers=FILE_HEADERS, stream=body))
+    async with client_on(path, rec) as client:
+        opening = client.file.get_from_task("job-1", "t1", "stdout.txt", chunk_size=1)
+        async with opening as download:
+            chunks = aiter(download)
+            assert await anext(chunks) == b"a"
+            await client.close()
+            with pytest.raises(errors.ClientClosedError):
+                await anext(chunks)
+        assert body.closed
+        # Opened only after the close: refused before anything is sent.
+        with pytest.raises(errors.ClientClosedError):
+            await client.file.get_from_task("job-1", "t1", "stdout.txt").read()
+    assert len(rec.requests) == 1
