@@ -262,7 +262,7 @@ class FileOperations:
 
     Each method takes the REST API's options as keyword arguments, as
     [`TaskOperations`][batch_tasks_async._operations.TaskOperations] does (the
-    [`CallOptions`][batch_tasks_async.CallOptions]: ``timeout``, ``client_request_id``,
+    `CallOptions`: ``timeout``, ``client_request_id``,
     ``return_client_request_id``, ``ocp_date``, ``retry_policy``; reading a file and its
     properties also take the time conditions ``if_modified_since`` / ``if_unmodified_since``,
     the [`TimeConditionalCallOptions`][batch_tasks_async.TimeConditionalCallOptions]).

@@ -18,7 +18,7 @@ class JobOperations:
 
     Takes the same per-call keyword options as
     [`TaskOperations`][batch_tasks_async._operations.TaskOperations] (the
-    [`CallOptions`][batch_tasks_async.CallOptions]: ``timeout``, ``client_request_id``,
+    `CallOptions`: ``timeout``, ``client_request_id``,
     ``return_client_request_id``, ``ocp_date``, ``retry_policy``).
     """
 
