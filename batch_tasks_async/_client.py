@@ -12,6 +12,7 @@ from ._files import FileOperations
 from ._jobs import JobOperations
 from ._operations import TaskOperations
 from ._pipeline import DEFAULT_API_VERSION, Credential, Pipeline, RetryPolicy
+from ._serialization import prepare as prepare_models
 from ._transport import build_http_client
 from .errors import ClientValidationError
 
@@ -109,6 +110,7 @@ class BatchClient:
                 "network_timeout must be a number of seconds > 0 or an httpx.Timeout, "
                 f"got {network_timeout!r}"
             )
+        prepare_models()  # generate the wire hooks now, not during the first request
         direct: httpx.AsyncBaseTransport | None = None
         if http_client is None:
             timeout = (

@@ -12,8 +12,16 @@ Conventions:
 * Models are ``attrs`` classes with keyword-only constructors and snake_case attributes.
   Properties the spec marks as required are required arguments; all others default to ``None``
   ("not set"), and unset properties are left out of the JSON.
+* Every constructor argument is checked: a wrong type, ``None`` or a missing value for a required
+  property raises [`ClientValidationError`][batch_tasks_async.errors.ClientValidationError]
+  naming the class and field. Durations also take ISO-8601 text (``"PT1H"``); a mapping is
+  accepted where a model is expected and read as that model's wire JSON (camelCase keys).
 * ``to_dict()`` returns the camelCase JSON dict the service uses; ``from_dict()`` builds a model
-  from one. Both go through the SDK's single converter (``batch_tasks_async._serialization``).
+  from one, checked like the constructor. Both go through the SDK's single converter
+  (``batch_tasks_async._serialization``).
+* Models read from the service convert datetimes, durations and nested objects when they are
+  first read (a listing of many tasks stays cheap); properties of response-only objects that a
+  reply may leave out are optional even where the spec calls them required.
 * Forward compatibility: every model has ``additional_properties``, a dict holding the JSON
   properties this SDK version does not declare (properties added by newer service versions,
   properties of older api-versions, ``odata.*`` annotations such as ``odata.metadata`` or
@@ -22,7 +30,7 @@ Conventions:
   when their declared properties are.
 * Datetimes are timezone-aware ``datetime`` values, durations are ``timedelta`` values. Values
   received from the service keep their exact wire text (the service sends 100 ns precision) and
-  are sent back unchanged; naive datetimes are rejected when serializing.
+  are sent back unchanged; naive datetimes are refused.
 * Enums are ``str`` enums holding the wire values. Parsing is case-insensitive (the service
   echoes ``"Success"`` or ``"TaskCompletion"``); a value this SDK does not know yields a
   pseudo-member that keeps the raw string (see :class:`WireEnum`).
@@ -40,9 +48,13 @@ from typing import Any, Final, Self
 
 import attrs
 
-from ._serialization import INT64 as _INT64
-from ._serialization import WIRE_NAME as _WIRE_NAME
-from ._serialization import from_wire, to_wire
+from ._codegen import INT64 as _INT64
+from ._codegen import WIRE_NAME as _WIRE_NAME
+from ._codegen import install as _install
+from ._codegen import is_model as _is_model
+from ._dates import parse_duration
+from ._serialization import from_user, structure_hook, to_wire
+from .errors import ClientValidationError
 
 __all__ = [
     "AccessScope",
@@ -156,6 +168,22 @@ def _redact_sas(url: str | None) -> str:
     return repr(_SAS_SIGNATURE.sub(r"\1REDACTED", url))
 
 
+def _duration(value: timedelta | str | None) -> timedelta | None:
+    """The attrs converter of duration fields: a ``timedelta``, or ISO-8601 text such as
+    ``"PT1H"`` parsed into one. The generated ``__init__`` does the same conversion and names the
+    field when the text is not a duration."""
+    if value is None or isinstance(value, timedelta):
+        return value
+    if not isinstance(value, str):
+        raise ClientValidationError(
+            f"expected a timedelta or ISO-8601 duration text, got {type(value).__name__}"
+        )
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise ClientValidationError(str(exc)) from None
+
+
 class _Model:
     """Mixin giving every model ``to_dict()`` and ``from_dict()``."""
 
@@ -173,12 +201,19 @@ class _Model:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
-        """Build this model from its wire JSON (a dict as parsed from the service's response).
+        """Build this model from its wire JSON (camelCase keys, as the service writes them).
 
-        Unknown properties go to ``additional_properties``; enum values are matched
-        case-insensitively.
+        Every value is checked as the constructor checks it, nested objects included: datetimes
+        and durations may be ISO-8601 text, int64 counters numeric strings. Unknown properties
+        go to ``additional_properties``; enum values are matched case-insensitively; JSON
+        ``null`` means "not set".
+
+        Raises:
+            ClientValidationError: ``data`` is not a mapping, a required property is missing,
+                a value has the wrong type, or a key is a Python attribute name (``command_line``)
+                instead of its wire name (``commandLine``); the message names the field.
         """
-        return from_wire(cls, data)
+        return from_user(cls, data)
 
 
 class ContainerWorkingDirectory(WireEnum):
@@ -683,7 +718,8 @@ class AffinityInformation(_Model):
     additional_properties: dict[str, Any] = attrs.field(factory=dict, eq=False)
 
 
-@attrs.define(kw_only=True)
+# Durations are converted by the generated __init__ and the field descriptor, not on setattr.
+@attrs.define(kw_only=True, on_setattr=attrs.setters.NO_OP)
 class TaskConstraints(_Model):
     """Execution constraints to apply to a Task.
 
@@ -700,8 +736,8 @@ class TaskConstraints(_Model):
             ``odata.*`` annotations), kept so a round trip loses nothing. Not part of equality.
     """
 
-    max_wall_clock_time: timedelta | None = None
-    retention_time: timedelta | None = None
+    max_wall_clock_time: timedelta | None = attrs.field(default=None, converter=_duration)
+    retention_time: timedelta | None = attrs.field(default=None, converter=_duration)
     max_task_retry_count: int | None = None
     additional_properties: dict[str, Any] = attrs.field(factory=dict, eq=False)
 
@@ -914,8 +950,11 @@ class NameValuePair(_Model):
 class TaskFailureInformation(_Model):
     """Information about a Task failure.
 
+    ``category`` is always sent by the service; it is optional here so that a reply that leaves
+    it out still reads (as ``None``) and round-trips unchanged.
+
     Attributes:
-        category: (required) The category of the Task error.
+        category: The category of the Task error.
         code: An identifier for the Task error. Codes are invariant and are intended to be consumed
             programmatically.
         message: A message describing the Task error, intended to be suitable for display in a user
@@ -925,7 +964,7 @@ class TaskFailureInformation(_Model):
             ``odata.*`` annotations), kept so a round trip loses nothing. Not part of equality.
     """
 
-    category: ErrorCategory
+    category: ErrorCategory | None = None
     code: str | None = None
     message: str | None = None
     details: list[NameValuePair] | None = None
@@ -936,15 +975,18 @@ class TaskFailureInformation(_Model):
 class TaskExecutionInformation(_Model):
     """Information about the execution of a Task.
 
+    ``retry_count`` and ``requeue_count`` are always sent by the service; they are optional here
+    so that a reply that leaves them out still reads (as ``None``) and round-trips unchanged.
+
     Attributes:
         start_time: The time at which the Task started running.
         end_time: The time at which the Task completed.
         exit_code: The exit code of the program specified on the Task command line.
         container_info: Information about the container under which the Task is executing.
         failure_info: Information describing the Task failure, if any.
-        retry_count: (required) The number of times the Task has been retried by the Batch service.
+        retry_count: The number of times the Task has been retried by the Batch service.
         last_retry_time: The most recent time at which a retry of the Task started running.
-        requeue_count: (required) The number of times the Task has been requeued by the Batch
+        requeue_count: The number of times the Task has been requeued by the Batch
             service as the result of a user request.
         last_requeue_time: The most recent time at which the Task has been requeued by the Batch
             service as the result of a user request.
@@ -958,9 +1000,9 @@ class TaskExecutionInformation(_Model):
     exit_code: int | None = None
     container_info: TaskContainerExecutionInformation | None = None
     failure_info: TaskFailureInformation | None = None
-    retry_count: int
+    retry_count: int | None = None
     last_retry_time: datetime | None = None
-    requeue_count: int
+    requeue_count: int | None = None
     last_requeue_time: datetime | None = None
     result: TaskExecutionResult | None = None
     additional_properties: dict[str, Any] = attrs.field(factory=dict, eq=False)
@@ -991,25 +1033,29 @@ class ComputeNodeInformation(_Model):
     additional_properties: dict[str, Any] = attrs.field(factory=dict, eq=False)
 
 
-@attrs.define(kw_only=True)
+# Durations are converted by the generated __init__ and the field descriptor, not on setattr.
+@attrs.define(kw_only=True, on_setattr=attrs.setters.NO_OP)
 class TaskStatistics(_Model):
     """Resource usage statistics for a Task.
 
+    The service always sends every property; they are optional here so that a reply that leaves
+    one out still reads (as ``None``) and round-trips unchanged.
+
     Attributes:
-        url: (required) The URL of the statistics.
-        start_time: (required) The start time of the time range covered by the statistics.
-        last_update_time: (required) The time at which the statistics were last updated. All
+        url: The URL of the statistics.
+        start_time: The start time of the time range covered by the statistics.
+        last_update_time: The time at which the statistics were last updated. All
             statistics are limited to the range between startTime and lastUpdateTime.
-        user_cpu_time: (required) The total user mode CPU time (summed across all cores and all
+        user_cpu_time: The total user mode CPU time (summed across all cores and all
             Compute Nodes) consumed by the Task.
-        kernel_cpu_time: (required) The total kernel mode CPU time (summed across all cores and all
+        kernel_cpu_time: The total kernel mode CPU time (summed across all cores and all
             Compute Nodes) consumed by the Task.
-        wall_clock_time: (required) The total wall clock time of the Task.
-        read_iops: (required) The total number of disk read operations made by the Task.
-        write_iops: (required) The total number of disk write operations made by the Task.
-        read_io_gib: (required) The total gibibytes read from disk by the Task.
-        write_io_gib: (required) The total gibibytes written to disk by the Task.
-        wait_time: (required) The total wait time of the Task. The wait time for a Task is defined
+        wall_clock_time: The total wall clock time of the Task.
+        read_iops: The total number of disk read operations made by the Task.
+        write_iops: The total number of disk write operations made by the Task.
+        read_io_gib: The total gibibytes read from disk by the Task.
+        write_io_gib: The total gibibytes written to disk by the Task.
+        wait_time: The total wait time of the Task. The wait time for a Task is defined
             as the elapsed time between the creation of the Task and the start of Task execution.
             (If the Task is retried due to failures, the wait time is the time to the most recent
             Task execution.).
@@ -1017,17 +1063,29 @@ class TaskStatistics(_Model):
             ``odata.*`` annotations), kept so a round trip loses nothing. Not part of equality.
     """
 
-    url: str
-    start_time: datetime
-    last_update_time: datetime
-    user_cpu_time: timedelta = attrs.field(metadata={_WIRE_NAME: "userCPUTime"})
-    kernel_cpu_time: timedelta = attrs.field(metadata={_WIRE_NAME: "kernelCPUTime"})
-    wall_clock_time: timedelta
-    read_iops: int = attrs.field(metadata={_WIRE_NAME: "readIOps", _INT64: True})
-    write_iops: int = attrs.field(metadata={_WIRE_NAME: "writeIOps", _INT64: True})
-    read_io_gib: float = attrs.field(metadata={_WIRE_NAME: "readIOGiB"})
-    write_io_gib: float = attrs.field(metadata={_WIRE_NAME: "writeIOGiB"})
-    wait_time: timedelta
+    url: str | None = None
+    start_time: datetime | None = None
+    last_update_time: datetime | None = None
+    user_cpu_time: timedelta | None = attrs.field(
+        default=None,
+        converter=_duration,
+        metadata={_WIRE_NAME: "userCPUTime"},
+    )
+    kernel_cpu_time: timedelta | None = attrs.field(
+        default=None,
+        converter=_duration,
+        metadata={_WIRE_NAME: "kernelCPUTime"},
+    )
+    wall_clock_time: timedelta | None = attrs.field(default=None, converter=_duration)
+    read_iops: int | None = attrs.field(
+        default=None, metadata={_WIRE_NAME: "readIOps", _INT64: True}
+    )
+    write_iops: int | None = attrs.field(
+        default=None, metadata={_WIRE_NAME: "writeIOps", _INT64: True}
+    )
+    read_io_gib: float | None = attrs.field(default=None, metadata={_WIRE_NAME: "readIOGiB"})
+    write_io_gib: float | None = attrs.field(default=None, metadata={_WIRE_NAME: "writeIOGiB"})
+    wait_time: timedelta | None = attrs.field(default=None, converter=_duration)
     additional_properties: dict[str, Any] = attrs.field(factory=dict, eq=False)
 
 
@@ -1407,3 +1465,16 @@ class NodeFileListResult(_Model):
     value: list[NodeFile] | None = None
     odata_next_link: str | None = attrs.field(default=None, metadata={_WIRE_NAME: "odata.nextLink"})
     additional_properties: dict[str, Any] = attrs.field(factory=dict, eq=False)
+
+
+def _install_all() -> None:
+    # Every class is defined now, so the string annotations resolve: give each model its
+    # validating __init__ and its lazily parsed datetime/duration fields (see _codegen).
+    for name in __all__:
+        cls = globals()[name]
+        if _is_model(cls):
+            attrs.resolve_types(cls, globals())
+            _install(cls, structure_hook)
+
+
+_install_all()

@@ -202,6 +202,7 @@ async def test_get_with_expand_stats(emulator: RunningEmulator) -> None:
     assert got.stats is not None
     assert got.stats.url == f"{emulator.url}/jobs/{JOB}/tasks/st"
     assert got.stats.user_cpu_time == timedelta(0)
+    assert got.stats.wall_clock_time is not None
     assert got.stats.wall_clock_time >= timedelta(0)
     assert plain.stats is None
 

@@ -59,35 +59,19 @@ MALFORMED: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
         {"json": {"value": [task_with(constraints="PT1H")]}},
     ),
     (
-        "executionInfo without retryCount",
-        {"json": task_with(executionInfo={"requeueCount": 0})},
-        {"json": {"value": [task_with(executionInfo={"requeueCount": 0})]}},
+        "containerSettings without imageName",
+        {"json": task_with(containerSettings={"containerRunOptions": "-m 1g"})},
+        {"json": {"value": [task_with(containerSettings={"registry": {}})]}},
     ),
     (
-        "stats without startTime",
-        {"json": task_with(stats={"url": "u", "lastUpdateTime": "2024-01-01T00:00:00Z"})},
-        {"json": {"value": [task_with(stats={"url": "u"})]}},
+        "exit code mapping without exitOptions",
+        {"json": task_with(exitConditions={"exitCodes": [{"code": 1}]})},
+        {"json": {"value": [task_with(exitConditions={"exitCodes": [{"code": 1}]})]}},
     ),
     (
-        "failureInfo without category",
-        {
-            "json": task_with(
-                executionInfo={"retryCount": 0, "requeueCount": 0, "failureInfo": {"code": "X"}}
-            )
-        },
-        {
-            "json": {
-                "value": [
-                    task_with(
-                        executionInfo={
-                            "retryCount": 0,
-                            "requeueCount": 0,
-                            "failureInfo": {"code": "X"},
-                        }
-                    )
-                ]
-            }
-        },
+        "deep member wrong type",
+        {"json": task_with(executionInfo={"failureInfo": {"details": [{"name": 5}]}})},
+        {"json": {"value": [task_with(stats={"startTime": 5})]}},
     ),
     ("bad datetime", {"json": task_with(creationTime="yesterday")}, {"json": {"value": [5]}}),
     (

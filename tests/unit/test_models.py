@@ -23,8 +23,11 @@ from batch_tasks_async._serialization import (
     loads,
     parse_datetime,
     parse_duration,
+    parse_task_add_results,
+    python_key_error,
     to_wire,
 )
+from batch_tasks_async.errors import ClientValidationError
 
 TICKS = "2016-09-06T06:59:15.1161429Z"
 TIMESPAN_MAX = "P10675199DT2H48M5.4775807S"
@@ -94,7 +97,7 @@ def _listed_task() -> dict[str, Any]:
 
 
 def test_required_properties_are_required_keyword_arguments() -> None:
-    with pytest.raises(TypeError):
+    with pytest.raises(ClientValidationError, match=r"TaskAddParameter\.command_line: is required"):
         models.TaskAddParameter(id="t")  # type: ignore[call-arg]
     with pytest.raises(TypeError):
         models.TaskAddParameter("t", "echo")  # type: ignore[call-arg]
@@ -208,10 +211,12 @@ def test_from_wire_and_to_wire_reject_non_models() -> None:
         to_wire({"id": "x"})
     with pytest.raises(TypeError, match="model"):
         from_wire(dict, {})
-    with pytest.raises(TypeError, match="JSON object"):
+    with pytest.raises(ClientValidationError, match="CloudTask expects a JSON object"):
         from_wire(models.CloudTask, ["not", "an", "object"])
-    with pytest.raises(KeyError):
+    with pytest.raises(ClientValidationError, match=r"TaskAddResult\.task_id: .*'taskId'"):
         models.TaskAddResult.from_dict({"status": "success"})  # taskId is required
+    with pytest.raises(ClientValidationError, match=r"TaskAddResult\.task_id: .*'taskId'"):
+        from_wire(models.TaskAddResult, {"status": "success"})
 
 
 def test_json_null_means_unset() -> None:
@@ -582,5 +587,316 @@ def test_int64_counters_read_from_strings_or_numbers_and_write_strings() -> None
     assert stats.write_iops == 3
     wire = stats.to_dict()
     assert (wire["readIOps"], wire["writeIOps"]) == ("9007199254740993", "3")
-    with pytest.raises(Exception, match="int64"):
+    with pytest.raises(ClientValidationError, match=r"TaskStatistics\.read_iops: .*int64"):
         models.TaskStatistics.from_dict({**base, "readIOps": [1], "writeIOps": 0})
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation where the user builds a model
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"id": 5, "command_line": "x"}, r"TaskAddParameter\.id: expected str, got int"),
+        ({"id": "t", "command_line": None}, r"TaskAddParameter\.command_line: .*cannot be None"),
+        ({"id": "t", "command_line": b"x"}, r"TaskAddParameter\.command_line: .*got bytes"),
+        ({"id": "t", "command_line": "x", "required_slots": True}, r"required_slots: .*bool"),
+        ({"id": "t", "command_line": "x", "required_slots": 1.5}, r"required_slots: .*float"),
+        ({"id": "t", "command_line": "x", "constraints": 3}, r"constraints: expected Task"),
+        ({"id": "t", "command_line": "x", "resource_files": "f"}, r"resource_files: .*a list"),
+        ({"id": "t", "command_line": "x", "environment_settings": [5]}, r"settings\[\]: "),
+        ({"id": "t", "command_line": "x", "additional_properties": [1]}, r"additional_prop"),
+    ],
+)
+def test_wrong_types_are_refused_naming_the_class_and_field(
+    kwargs: dict[str, Any], match: str
+) -> None:
+    with pytest.raises(ClientValidationError, match=match):
+        models.TaskAddParameter(**kwargs)
+
+
+def test_secret_values_are_not_echoed_in_type_errors() -> None:
+    with pytest.raises(ClientValidationError) as caught:
+        models.ContainerRegistry(password=b"hunter2")  # type: ignore[arg-type]
+    assert "hunter2" not in str(caught.value)
+    assert "ContainerRegistry.password" in str(caught.value)
+
+
+def test_durations_accept_timedelta_or_iso_text() -> None:
+    constraints = models.TaskConstraints(max_wall_clock_time="PT1H", retention_time=timedelta(7))
+    assert constraints.max_wall_clock_time == timedelta(hours=1)
+    assert type(constraints.retention_time) is timedelta
+    assert constraints.to_dict() == {"maxWallClockTime": "PT1H", "retentionTime": "P7D"}
+    with pytest.raises(ClientValidationError, match=r"TaskConstraints\.retention_time: .*'soon'"):
+        models.TaskConstraints(retention_time="soon")
+    with pytest.raises(ClientValidationError, match=r"max_wall_clock_time: expected a timedelta"):
+        models.TaskConstraints(max_wall_clock_time=3600)  # type: ignore[arg-type]
+
+
+def test_assignments_to_duration_and_datetime_fields_are_checked() -> None:
+    constraints = models.TaskConstraints()
+    constraints.max_wall_clock_time = "PT2H"  # type: ignore[assignment]
+    assert constraints.max_wall_clock_time == timedelta(hours=2)
+    with pytest.raises(ClientValidationError, match="max_wall_clock_time"):
+        constraints.max_wall_clock_time = 5  # type: ignore[assignment]
+    info = models.TaskExecutionInformation()
+    with pytest.raises(ClientValidationError, match="naive"):
+        info.start_time = datetime(2024, 1, 1)
+    info.start_time = datetime(2024, 1, 1, tzinfo=UTC)
+    assert info.to_dict() == {"startTime": "2024-01-01T00:00:00Z"}
+
+
+def test_naive_datetimes_are_refused_at_construction() -> None:
+    with pytest.raises(ClientValidationError, match=r"TaskExecutionInformation\.end_time: .*naive"):
+        models.TaskExecutionInformation(end_time=datetime(2024, 1, 1))
+
+
+def test_mappings_are_accepted_where_a_model_is_expected_as_wire_json() -> None:
+    task = models.TaskAddParameter(
+        id="t",
+        command_line="x",
+        constraints={"maxWallClockTime": "PT1H", "maxTaskRetryCount": 2},  # type: ignore[arg-type]
+        resource_files=[{"httpUrl": "https://x/y", "filePath": "y"}],  # type: ignore[list-item]
+        user_identity={"autoUser": {"scope": "Task"}},  # type: ignore[arg-type]
+    )
+    assert task.constraints == models.TaskConstraints(
+        max_wall_clock_time=timedelta(hours=1), max_task_retry_count=2
+    )
+    assert task.resource_files == [models.ResourceFile(http_url="https://x/y", file_path="y")]
+    assert task.user_identity is not None
+    assert task.user_identity.auto_user is not None
+    assert task.user_identity.auto_user.scope is models.AutoUserScope.TASK
+    from_tuple = models.TaskAddParameter(
+        id="t",
+        command_line="x",
+        resource_files=(),  # type: ignore[arg-type]
+    )
+    assert from_tuple.resource_files == []
+
+
+def test_mappings_with_python_attribute_names_are_refused_naming_the_wire_name() -> None:
+    with pytest.raises(ClientValidationError, match=r"'max_wall_clock_time'.*'maxWallClockTime'"):
+        models.TaskUpdateParameter(constraints={"max_wall_clock_time": "PT1H"})  # type: ignore[arg-type]
+    with pytest.raises(ClientValidationError, match=r"'command_line'.*'commandLine'"):
+        models.TaskAddParameter.from_dict({"id": "a", "command_line": "x"})
+    # The check the bulk engine can run on dict tasks, which it sends as they are.
+    error = python_key_error(models.TaskAddParameter, {"id": "a", "command_line": "x"})
+    assert error is not None
+    assert "'commandLine'" in str(error)
+    assert python_key_error(models.TaskAddParameter, {"id": "a", "commandLine": "x"}) is None
+    # A key that is its own wire name is fine, and unknown keys are kept as extra properties.
+    kept = models.TaskAddParameter.from_dict({"id": "a", "commandLine": "x", "newThing": 1})
+    assert kept.additional_properties == {"newThing": 1}
+
+
+def test_from_dict_checks_like_the_constructor_and_names_the_missing_field() -> None:
+    with pytest.raises(
+        ClientValidationError, match=r"TaskAddParameter\.command_line: .*'commandLine'"
+    ):
+        models.TaskAddParameter.from_dict({"id": "a"})
+    with pytest.raises(ClientValidationError, match=r"EnvironmentSetting\.name: .*'name'"):
+        models.TaskAddParameter.from_dict(
+            {"id": "a", "commandLine": "x", "environmentSettings": [{"value": "1"}]}
+        )
+    with pytest.raises(ClientValidationError, match=r"TaskAddParameter\.id: expected str"):
+        models.TaskAddParameter.from_dict({"id": 5, "commandLine": "x"})
+    with pytest.raises(ClientValidationError, match="expects a mapping"):
+        models.TaskAddParameter.from_dict(["id"])  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading the service's JSON
+# ---------------------------------------------------------------------------------------------
+
+
+def test_response_sub_objects_may_lack_properties_the_spec_calls_required() -> None:
+    body = {
+        "id": "t",
+        "executionInfo": {"requeueCount": 0, "failureInfo": {"code": "X"}},
+        "stats": {"url": "https://acct/jobs/j/tasks/t", "readIOps": "1"},
+    }
+    task = from_wire(models.CloudTask, body)
+    assert task.execution_info is not None
+    assert task.execution_info.retry_count is None
+    assert task.execution_info.failure_info is not None
+    assert task.execution_info.failure_info.category is None
+    assert task.stats is not None
+    assert task.stats.start_time is None
+    assert task.to_dict() == body
+    assert models.CloudTask.from_dict(body).to_dict() == body
+
+
+def test_a_reply_missing_a_required_property_raises_a_typed_error() -> None:
+    with pytest.raises(ClientValidationError, match=r"TaskAddResult\.status: .*'status'"):
+        from_wire(models.TaskAddResult, {"taskId": "t"})
+    # Nested objects are converted when first read, but checked when the reply is structured.
+    with pytest.raises(ClientValidationError, match=r"TaskContainerSettings\.image_name"):
+        from_wire(models.CloudTask, {"id": "t", "containerSettings": {"registry": {}}})
+    with pytest.raises(ClientValidationError, match=r"ExitCodeMapping\.exit_options"):
+        from_wire(models.CloudTask, {"exitConditions": {"exitCodes": [{"code": 1}]}})
+
+
+@pytest.mark.parametrize(
+    ("body", "match"),
+    [
+        ({"constraints": "x"}, r"CloudTask\.constraints: .*str"),
+        ({"constraints": {"retentionTime": 7}}, r"TaskConstraints\.retention_time: .*int"),
+        ({"constraints": {"retentionTime": "7d"}}, r"retention_time: '7d' is not"),
+        ({"resourceFiles": {}}, r"CloudTask\.resource_files: .*dict"),
+        ({"resourceFiles": ["x"]}, r"ResourceFile expects a JSON object"),
+        ({"resourceFiles": [{"filePath": 5}]}, r"ResourceFile\.file_path: .*int"),
+        ({"creationTime": "yesterday"}, r"creation_time: 'yesterday' is not"),
+        ({"creationTime": 5}, r"creation_time: the service sent int"),
+        ({"commandLine": 5}, r"CloudTask\.command_line: the service sent int"),
+        ({"stats": {"readIOps": "many"}}, r"TaskStatistics\.read_iops: .*str"),
+        ({"stats": {"userCPUTime": []}}, r"TaskStatistics\.user_cpu_time: .*list"),
+        ({"executionInfo": {"exitCode": True}}, r"exit_code: the service sent bool"),
+        ({"executionInfo": {"failureInfo": {"details": [{"name": 5}]}}}, r"NameValuePair\.name"),
+        ({"exitConditions": {"preProcessingError": []}}, r"pre_processing_error: .*list"),
+        ({"affinityInfo": {}}, r"AffinityInformation\.affinity_id: .*missing"),
+    ],
+)
+def test_malformed_nested_values_raise_typed_errors_when_structured(
+    body: dict[str, Any], match: str
+) -> None:
+    with pytest.raises(ClientValidationError, match=match):
+        from_wire(models.CloudTask, {"id": "t", **body})
+
+
+def test_every_field_of_a_structured_reply_reads_without_error() -> None:
+    body = _listed_task()
+    task = from_wire(models.CloudTask, body)
+    for model in _walk(task):
+        for field in attrs.fields(type(model)):
+            getattr(model, field.name)  # nested values convert here; none can fail
+
+
+def _walk(model: Any) -> Any:
+    yield model
+    for field in attrs.fields(type(model)):
+        value = getattr(model, field.name)
+        for item in value if isinstance(value, list) else [value]:
+            if attrs.has(type(item)):
+                yield from _walk(item)
+
+
+def test_malformed_scalars_in_a_reply_raise_typed_errors() -> None:
+    with pytest.raises(ClientValidationError, match=r"CloudTask\.state: expected a TaskState"):
+        from_wire(models.CloudTask, {"state": ["active"]})
+    with pytest.raises(ClientValidationError, match=r"CloudTaskListResult\.value: .*sent dict"):
+        from_wire(models.CloudTaskListResult, {"value": {"id": "t"}})
+    with pytest.raises(ClientValidationError, match=r"CloudTask\.url: the service sent float"):
+        from_wire(models.CloudTask, {"url": 1.5})
+    with pytest.raises(ClientValidationError, match=r"TaskAddResult\.last_modified: 'x' is not"):
+        parse_task_add_results(
+            [
+                {
+                    "status": "success",
+                    "taskId": "t",
+                    "eTag": "e",
+                    "lastModified": "x",
+                    "location": "l",
+                }
+            ]
+        )
+    results = parse_task_add_results(
+        [{"status": "success", "taskId": "t", "eTag": "e", "lastModified": TICKS, "location": "l"}]
+    )
+    assert results[0].last_modified == parse_datetime(TICKS)
+
+
+def test_listed_models_convert_on_first_read_and_round_trip_exactly() -> None:
+    body = _listed_task()
+    untouched = from_wire(models.CloudTask, body)
+    assert untouched.to_dict() == {**body, "outputFiles": untouched.to_dict()["outputFiles"]}
+    read = from_wire(models.CloudTask, body)
+    assert read.creation_time == parse_datetime(TICKS)
+    assert read.creation_time is read.creation_time  # converted once, then kept
+    assert read.constraints is not None
+    assert read.constraints.max_wall_clock_time == parse_duration(TIMESPAN_MAX)
+    assert read.output_files is not None
+    assert read.output_files[0].upload_options.upload_condition is (
+        models.OutputFileUploadCondition.TASK_COMPLETION
+    )
+    assert read.to_dict() == untouched.to_dict()
+    assert read == untouched == models.CloudTask.from_dict(body)
+    assert pickle.loads(pickle.dumps(untouched)) == read
+    assert copy.deepcopy(untouched) == read  # copies keep values (wire text is a cache)
+
+
+def test_reading_a_listed_model_does_not_change_the_input() -> None:
+    body = _listed_task()
+    snapshot = copy.deepcopy(body)
+    task = from_wire(models.CloudTask, body)
+    assert task.resource_files is None
+    assert task.output_files is not None
+    task.output_files.append(
+        models.OutputFile(
+            file_pattern="b",
+            destination=models.OutputFileDestination(),
+            upload_options=models.OutputFileUploadOptions(
+                upload_condition=models.OutputFileUploadCondition.TASK_FAILURE
+            ),
+        )
+    )
+    assert body == snapshot
+
+
+def test_prepare_generates_every_models_hooks_once() -> None:
+    from batch_tasks_async import _serialization
+
+    _serialization.prepare()
+    every = {getattr(models, name) for name in models.__all__} & set(
+        _serialization._UNSTRUCTURE_HOOKS
+    )
+    assert len(every) == len([n for n in models.__all__ if hasattr(getattr(models, n), "to_dict")])
+    hooks = dict(_serialization._STRUCTURE_HOOKS)
+    _serialization.prepare()
+    assert hooks == _serialization._STRUCTURE_HOOKS
+
+
+def test_the_client_generates_the_hooks_when_it_is_made(monkeypatch: pytest.MonkeyPatch) -> None:
+    import batch_tasks_async as bta
+    from batch_tasks_async import _client
+
+    calls: list[None] = []
+    monkeypatch.setattr(_client, "prepare_models", lambda: calls.append(None))
+    client = bta.BatchClient("https://acct.test", bta.SharedKeyCredential("acct", "a2V5"))
+    assert calls == [None]
+    del client
+
+
+def test_add_results_fast_path_matches_the_generated_hook() -> None:
+    from batch_tasks_async._serialization import parse_task_add_results
+
+    entries: list[Any] = [
+        {
+            "status": "Success",
+            "taskId": "t1",
+            "eTag": "0x1",
+            "lastModified": TICKS,
+            "location": "https://acct/jobs/j/tasks/t1",
+        },
+        {
+            "status": "success",
+            "taskId": None,
+            "eTag": "0x1",
+            "lastModified": TICKS,
+            "location": "u",
+        },
+        {"status": "clienterror", "taskId": "t2", "error": {"code": "TaskExists"}},
+    ]
+    fast = parse_task_add_results(entries[:1])
+    assert fast == [from_wire(models.TaskAddResult, entries[0])]
+    assert fast[0].to_dict() == {**entries[0], "status": "success"}
+    assert fast[0].last_modified == parse_datetime(TICKS)
+    assert fast[0].error is None
+    with pytest.raises(ClientValidationError, match=r"TaskAddResult\.task_id"):
+        parse_task_add_results(entries[1:2])
+    slow = parse_task_add_results(entries[2:])
+    assert slow[0].error is not None
+    assert slow[0].error.code == "TaskExists"
+    with pytest.raises(ClientValidationError, match="JSON array"):
+        parse_task_add_results({"value": []})  # type: ignore[arg-type]
