@@ -24,7 +24,7 @@ from . import _routes as routes
 from . import models
 from ._dates import parse_http_date
 from ._operations import TaskOperations
-from ._options import CallOptions, RequestOptions, TimeConditionalCallOptions
+from ._options import CallOptions, RequestOptions, TimeConditionalCallOptions, check_listing
 from ._paging import AsyncPager
 from ._pipeline import CallState, Pipeline
 from ._response import ResponseMetadata, unusable
@@ -307,14 +307,7 @@ class FileOperations:
         Raises:
             NotFoundError: ``JobNotFound`` / ``TaskNotFound`` (when the pager is iterated).
         """
-        if max_results is not None and (
-            isinstance(max_results, bool)
-            or not isinstance(max_results, int)
-            or not 1 <= max_results <= 1000
-        ):
-            raise ClientValidationError(f"max_results must be from 1 to 1000, got {max_results!r}")
-        if filter is not None and not isinstance(filter, str):
-            raise ClientValidationError(f"filter must be a string, got {type(filter).__name__}")
+        check_listing(max_results, filter)
         request = RequestOptions.from_call(options, conditional=False)
         params: dict[str, Any] = {
             "$filter": filter,

@@ -26,7 +26,7 @@ from ._bulk import (
     add_tasks,
     stream_tasks,
 )
-from ._options import CallOptions, ConditionalCallOptions, RequestOptions
+from ._options import CallOptions, ConditionalCallOptions, RequestOptions, check_listing
 from ._options import check_timeout as _check_timeout
 from ._paging import AsyncPager, Page
 from ._pipeline import CallState, Pipeline, RetryPolicy, loads
@@ -290,14 +290,7 @@ class TaskOperations(TaskWaitMixin):
             async for task in client.task.list(job_id, filter="state eq 'completed'"):
                 print(task.id, task.execution_info.exit_code)
         """
-        if max_results is not None and (
-            isinstance(max_results, bool)
-            or not isinstance(max_results, int)
-            or not 1 <= max_results <= 1000
-        ):
-            raise ClientValidationError(f"max_results must be from 1 to 1000, got {max_results!r}")
-        if filter is not None and not isinstance(filter, str):
-            raise ClientValidationError(f"filter must be a string, got {type(filter).__name__}")
+        check_listing(max_results, filter)
         request = RequestOptions.from_call(options, conditional=False)
         first = self._pipeline.url(
             routes.tasks(job_id),

@@ -24,6 +24,7 @@ __all__ = [
     "ConditionalCallOptions",
     "RequestOptions",
     "TimeConditionalCallOptions",
+    "check_listing",
     "check_timeout",
     "http_date_now",
 ]
@@ -115,6 +116,19 @@ def check_timeout(value: object) -> int | None:
             f"timeout is the server-side limit in whole seconds (>= 1), got {value!r}"
         )
     return value
+
+
+def check_listing(max_results: object, filter: object) -> None:
+    """Check a list operation's ``max_results`` (1 to 1000 or ``None``) and ``filter``
+    (a string or ``None``)."""
+    if max_results is not None and (
+        isinstance(max_results, bool)
+        or not isinstance(max_results, int)
+        or not 1 <= max_results <= 1000
+    ):
+        raise ClientValidationError(f"max_results must be from 1 to 1000, got {max_results!r}")
+    if filter is not None and not isinstance(filter, str):
+        raise ClientValidationError(f"filter must be a string, got {type(filter).__name__}")
 
 
 @attrs.frozen(kw_only=True)
