@@ -18,12 +18,14 @@ from ._credentials import (
     NamedKeyCredential,
     SharedKeyCredential,
 )
-from ._options import CallOptions, ConditionalCallOptions
+from ._files import TaskFileDownload, TaskFileProperties
+from ._options import CallOptions, ConditionalCallOptions, TimeConditionalCallOptions
 from ._paging import AsyncPager, Page
 from ._pipeline import DEFAULT_API_VERSION, RetryPolicy
 from ._response import Response, ResponseMetadata
 from ._retry import is_testing, set_testing
 from ._version import __version__
+from ._wait_ledger import CompletedTask, TaskFailure, WaitProgress, WaitSummary
 
 __all__ = [
     "BATCH_SCOPE",
@@ -38,6 +40,7 @@ __all__ = [
     "BulkProgress",
     "BulkRetryPolicy",
     "CallOptions",
+    "CompletedTask",
     "ConditionalCallOptions",
     "NamedKeyCredential",
     "Page",
@@ -46,6 +49,12 @@ __all__ = [
     "RetryPolicy",
     "SharedKeyCredential",
     "TaskAddStream",
+    "TaskFailure",
+    "TaskFileDownload",
+    "TaskFileProperties",
+    "TimeConditionalCallOptions",
+    "WaitProgress",
+    "WaitSummary",
     "__version__",
     "errors",
     "is_testing",

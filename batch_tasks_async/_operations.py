@@ -28,7 +28,7 @@ from ._bulk import (
     stream_tasks,
 )
 from ._dates import parse_datetime, parse_http_date
-from ._options import CallOptions, ConditionalCallOptions, RequestOptions
+from ._options import CallOptions, ConditionalCallOptions, RequestOptions, check_listing
 from ._options import check_timeout as _check_timeout
 from ._paging import AsyncPager, Page
 from ._pipeline import CallState, Pipeline, RetryPolicy, loads
@@ -42,6 +42,7 @@ from ._response import (
 )
 from ._routes import segment as _segment
 from ._serialization import dumps, parse_task_add_results
+from ._wait import TaskWaitMixin
 from .errors import (
     BatchError,
     ClientValidationError,
@@ -139,8 +140,11 @@ class _Done:
         return error.status_code == self.status_code and error.code == self.code
 
 
-class TaskOperations:
+class TaskOperations(TaskWaitMixin):
     """The Task operations, reached as ``client.task``.
+
+    Also ``wait`` and ``watch`` (from [`TaskWaitMixin`][batch_tasks_async._wait.TaskWaitMixin]):
+    wait for tasks to complete, with a summary of the failures.
 
     Every method takes the REST API's options as keyword arguments (typed as the
     ``CallOptions`` and, where the task's state can be a condition, ``ConditionalCallOptions``
@@ -339,14 +343,7 @@ class TaskOperations:
             async for task in client.task.list(job_id, filter="state eq 'completed'"):
                 print(task.id, task.execution_info.exit_code)
         """
-        if max_results is not None and (
-            isinstance(max_results, bool)
-            or not isinstance(max_results, int)
-            or not 1 <= max_results <= 1000
-        ):
-            raise ClientValidationError(f"max_results must be from 1 to 1000, got {max_results!r}")
-        if filter is not None and not isinstance(filter, str):
-            raise ClientValidationError(f"filter must be a string, got {type(filter).__name__}")
+        check_listing(max_results, filter)
         request = RequestOptions.from_call(options, conditional=False)
         first = self._pipeline.url(
             routes.tasks(job_id),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Any, Final, TypedDict
+from typing import Any, Final, Literal, TypedDict
 
 import attrs
 
@@ -23,6 +23,8 @@ __all__ = [
     "CallOptions",
     "ConditionalCallOptions",
     "RequestOptions",
+    "TimeConditionalCallOptions",
+    "check_listing",
     "check_timeout",
     "http_date_now",
 ]
@@ -65,8 +67,22 @@ class ConditionalCallOptions(CallOptions, total=False):
     if_unmodified_since: datetime | None
 
 
+class TimeConditionalCallOptions(CallOptions, total=False):
+    """``CallOptions`` and the time conditions, for operations without ETag conditions
+    (a task file's properties and contents).
+
+    Attributes:
+        if_modified_since: An aware datetime the resource must have been modified since.
+        if_unmodified_since: An aware datetime the resource must not have been modified since.
+    """
+
+    if_modified_since: datetime | None
+    if_unmodified_since: datetime | None
+
+
 _PLAIN: Final = frozenset(CallOptions.__annotations__)
 _CONDITIONAL: Final = frozenset(ConditionalCallOptions.__annotations__) | _PLAIN
+_TIME_CONDITIONAL: Final = frozenset(TimeConditionalCallOptions.__annotations__) | _PLAIN
 
 
 def _header_text(name: str, value: object) -> str | None:
@@ -102,6 +118,19 @@ def check_timeout(value: object) -> int | None:
     return value
 
 
+def check_listing(max_results: object, filter: object) -> None:
+    """Check a list operation's ``max_results`` (1 to 1000 or ``None``) and ``filter``
+    (a string or ``None``)."""
+    if max_results is not None and (
+        isinstance(max_results, bool)
+        or not isinstance(max_results, int)
+        or not 1 <= max_results <= 1000
+    ):
+        raise ClientValidationError(f"max_results must be from 1 to 1000, got {max_results!r}")
+    if filter is not None and not isinstance(filter, str):
+        raise ClientValidationError(f"filter must be a string, got {type(filter).__name__}")
+
+
 @attrs.frozen(kw_only=True)
 class RequestOptions:
     """Checked per-call options, as the pipeline sends them."""
@@ -115,23 +144,35 @@ class RequestOptions:
     if_modified_since: datetime | None = None
     if_unmodified_since: datetime | None = None
     retry_policy: RetryPolicy | None = None
+    #: Further request headers of one operation (``ocp-range``, an ``accept`` other than
+    #: JSON), sent as given after the others; set by the operation, never by a caller.
+    extra_headers: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_call(
-        cls, options: CallOptions | ConditionalCallOptions, *, conditional: bool
+        cls,
+        options: CallOptions | ConditionalCallOptions | TimeConditionalCallOptions,
+        *,
+        conditional: bool | Literal["time"],
+        extra_headers: tuple[tuple[str, str], ...] = (),
     ) -> RequestOptions:
         """Check the keyword options one call was given.
 
         Args:
             options: The ``**options`` of the call.
-            conditional: Whether the operation takes the ``if_*`` conditions.
+            conditional: Whether the operation takes the ``if_*`` conditions (``"time"``:
+                only ``if_modified_since`` and ``if_unmodified_since``).
+            extra_headers: The operation's own further headers.
 
         Raises:
             ClientValidationError: An unknown option, or a value of the wrong type.
         """
         if not options:
-            return NO_OPTIONS
-        allowed = _CONDITIONAL if conditional else _PLAIN
+            return cls(extra_headers=extra_headers) if extra_headers else NO_OPTIONS
+        if conditional == "time":
+            allowed = _TIME_CONDITIONAL
+        else:
+            allowed = _CONDITIONAL if conditional else _PLAIN
         unknown = sorted(set(options) - allowed)
         if unknown:
             raise ClientValidationError(
@@ -159,6 +200,7 @@ class RequestOptions:
             if_modified_since=_aware("if_modified_since", given.get("if_modified_since")),
             if_unmodified_since=_aware("if_unmodified_since", given.get("if_unmodified_since")),
             retry_policy=policy,
+            extra_headers=extra_headers,
         )
 
     def headers(self) -> dict[str, str]:
@@ -178,6 +220,7 @@ class RequestOptions:
             headers["if-modified-since"] = format_http_date(self.if_modified_since)
         if self.if_unmodified_since is not None:
             headers["if-unmodified-since"] = format_http_date(self.if_unmodified_since)
+        headers.update(self.extra_headers)
         return headers
 
 

@@ -22,7 +22,7 @@ import logging
 import platform
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from datetime import timedelta
 from typing import Any, Final, NoReturn
 from urllib.parse import quote, urlencode, urlsplit
@@ -402,6 +402,7 @@ class Pipeline:
         content: bytes | None,
         options: RequestOptions,
         state: CallState,
+        stream: bool = False,
     ) -> httpx.Response:
         self._check_open()
         request = await self._request(method, url, content, options, state.client_request_id)
@@ -417,6 +418,8 @@ class Pipeline:
             if isinstance(exc, RuntimeError) and self.http.is_closed:
                 raise ClientClosedError("the client was closed during the call") from exc
             self._fail(exc, method, url, state, reading=False)
+        if stream and response.status_code < 300:
+            return response  # the caller reads the body with iter_bytes()
         try:
             await response.aread()
         except Exception as exc:
@@ -441,6 +444,7 @@ class Pipeline:
         options: RequestOptions | None = None,
         retry_policy: RetryPolicy | None = None,
         state: CallState | None = None,
+        stream: bool = False,
     ) -> httpx.Response:
         """Send one logical call, retrying as ``retry_policy`` (or the client's) says.
 
@@ -451,9 +455,13 @@ class Pipeline:
             options: Per-call options (headers, conditions, a retry policy).
             retry_policy: Overrides the client's retry policy (and ``options.retry_policy``).
             state: Receives what the call learnt (attempts, ambiguity); one is made if omitted.
+            stream: Return a successful response as soon as its headers arrive, its body
+                unread: the caller reads it with ``iter_bytes()`` and closes it. An error
+                response's body is read (it is small) before it is mapped, as without
+                ``stream``.
 
         Returns:
-            The successful response, its body read.
+            The successful response, its body read (unless ``stream``).
 
         Raises:
             ServiceError: The service answered with an error status (after retries).
@@ -465,14 +473,16 @@ class Pipeline:
             state = CallState(client_request_id=options.client_request_id or str(uuid.uuid4()))
         policy = retry_policy or options.retry_policy or self.retry_policy
         if policy.max_attempts == 1:
-            return await self._send_once(method, url, content=content, options=options, state=state)
+            return await self._send_once(
+                method, url, content=content, options=options, state=state, stream=stream
+            )
         started = time.monotonic()
         attempt = 0
         while True:
             attempt += 1
             try:
                 return await self._send_once(
-                    method, url, content=content, options=options, state=state
+                    method, url, content=content, options=options, state=state, stream=stream
                 )
             except BatchError as error:
                 if attempt >= policy.max_attempts or not policy.is_retryable(error):
@@ -490,6 +500,42 @@ class Pipeline:
                     wait,
                 )
             await self.sleep(wait)
+
+    async def iter_bytes(
+        self, response: httpx.Response, chunk_size: int | None = None
+    ) -> AsyncGenerator[bytes, None]:
+        """The body of a response ``send(..., stream=True)`` returned, as it arrives.
+
+        Failures map as ``send``'s do (the one table): a transport failure becomes a
+        [`BatchConnectionError`][batch_tasks_async.errors.BatchConnectionError] or
+        [`BatchTimeoutError`][batch_tasks_async.errors.BatchTimeoutError] (sent: the request
+        reached the service), a body that cannot be decoded a ``ResponseDecodeError``, and a
+        client closed before or while the body arrives a ``ClientClosedError``. The response
+        is closed when the body fails.
+
+        Raises:
+            ClientClosedError: The client was closed.
+            TransportError: The body stopped arriving.
+            ResponseDecodeError: The body's content encoding is broken.
+        """
+        request = response.request
+        method, url = request.method, str(request.url)
+        state = CallState(client_request_id=str(request.headers.get("client-request-id", "")))
+        try:
+            self._check_open()
+            async for chunk in response.aiter_bytes(chunk_size):
+                yield chunk
+                self._check_open()
+        except Exception as exc:
+            with contextlib.suppress(Exception):
+                await response.aclose()
+            if isinstance(exc, ClientClosedError):
+                raise
+            if self.closed or self.http.is_closed:
+                raise ClientClosedError("the client was closed while a body was read") from exc
+            if isinstance(exc, httpx.DecodingError):
+                raise unusable(response, f"its body could not be decoded ({exc})") from exc
+            self._fail(exc, method, url, state, reading=True)
 
 
 def _safe_url(url: str) -> str:

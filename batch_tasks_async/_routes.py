@@ -22,6 +22,7 @@ from .errors import ClientValidationError
 __all__ = [
     "add_task_collection",
     "job",
+    "job_task_counts",
     "reactivate_task",
     "segment",
     "subtasks",
@@ -70,6 +71,11 @@ def job(job_id: str) -> str:
     return f"/jobs/{segment('job_id', job_id)}"
 
 
+def job_task_counts(job_id: str) -> str:
+    """``/jobs/{jobId}/taskcounts``."""
+    return f"{job(job_id)}/taskcounts"
+
+
 def tasks(job_id: str) -> str:
     """``/jobs/{jobId}/tasks``: add one task, list tasks."""
     return f"{job(job_id)}/tasks"
@@ -108,10 +114,27 @@ def task_files(job_id: str, task_id: str) -> str:
 def task_file(job_id: str, task_id: str, file_path: str) -> str:
     """``/jobs/{jobId}/tasks/{taskId}/files/{filePath}``.
 
-    ``file_path`` is relative to the task's directory (``wd/out.txt``); each of its
-    ``/``-separated parts is encoded as a segment of its own, so none can leave the task.
+    ``file_path`` is relative to the task's directory (``wd/out.txt``; a leading or trailing
+    ``/`` is dropped). It may have several ``/``-separated segments, as the REST API allows;
+    each is percent-encoded on its own, and none may be empty, ``.`` or ``..`` (also once
+    percent-decoded), so the path cannot leave the task's files.
+
+    Raises:
+        ClientValidationError: ``file_path`` is not a non-empty string, or has an empty or
+            dot segment.
     """
     if not isinstance(file_path, str) or not file_path.strip("/"):
         raise ClientValidationError(f"file_path must be a non-empty path, got {file_path!r}")
-    parts = [segment("file_path", part) for part in file_path.strip("/").split("/")]
-    return f"{task_files(job_id, task_id)}/{'/'.join(parts)}"
+    parts = file_path.strip("/").split("/")
+    for part in parts:
+        if not part:
+            raise ClientValidationError(
+                f"file_path {file_path!r} has an empty segment ('//'); write each directory once"
+            )
+        if _is_dot_segment(part):
+            raise ClientValidationError(
+                f"file_path {file_path!r} has the segment {part!r}: a URL would resolve it as a "
+                "relative path segment and the request would reach another resource"
+            )
+    encoded = "/".join(quote(part, safe="") for part in parts)
+    return f"{task_files(job_id, task_id)}/{encoded}"

@@ -24,6 +24,8 @@ Every exception the SDK raises on purpose derives from :class:`BatchError`::
     │   ├── RequestBodyTooLargeError         413
     │   ├── ThrottledError                   429
     │   └── ServerError                      5xx
+    ├── WaitTimeoutError                            a wait on tasks ran out of time
+    ├── MissingTasksError                           a wait was given ids the job does not have
     └── CreateTasksError                            the bulk engine could not add every task
 
 :class:`TransportError` carries ``request_sent``: when it is true the request may have reached
@@ -43,6 +45,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
+    from ._wait_ledger import WaitSummary
     from .models import TaskAddCollectionResult, TaskAddResult
 
 __all__ = [
@@ -56,6 +59,7 @@ __all__ = [
     "ConflictError",
     "CreateTasksError",
     "CredentialError",
+    "MissingTasksError",
     "NotFoundError",
     "NotModifiedError",
     "PermissionDeniedError",
@@ -455,6 +459,46 @@ class UnconfirmedTask:
 
     def __hash__(self) -> int:
         return hash((self.task_id, self.reason, self.ambiguous))
+
+
+class WaitTimeoutError(BatchError):
+    """``client.task.wait`` / ``watch`` reached its ``timeout`` before every task completed.
+
+    Attributes:
+        summary: What was known when time ran out (a
+            [`WaitSummary`][batch_tasks_async.WaitSummary] with ``done`` false).
+        timeout: The timeout, in seconds.
+    """
+
+    def __init__(self, summary: WaitSummary, timeout: float) -> None:
+        self.summary = summary
+        self.timeout = timeout
+        super().__init__(
+            f"tasks still pending after {timeout:g}s: {summary.completed} of {summary.total} "
+            f"completed ({summary.succeeded} succeeded, {summary.failed} failed)"
+        )
+
+
+class MissingTasksError(BatchError):
+    """A wait was given task ids that the job does not have.
+
+    Raised once every task of the job has completed and these ids were never seen.
+
+    Attributes:
+        task_ids: The ids not found, as given.
+        summary: The summary of the tasks that were found (``summary.missing`` lists the ids).
+    """
+
+    def __init__(self, summary: WaitSummary) -> None:
+        self.summary = summary
+        self.task_ids = list(summary.missing)
+        shown = ", ".join(repr(t) for t in self.task_ids[:5])
+        more = f" and {len(self.task_ids) - 5} more" if len(self.task_ids) > 5 else ""
+        super().__init__(
+            f"{len(self.task_ids)} task(s) waited on are not in the job: {shown}{more} "
+            f"(every other task completed: {summary.succeeded} succeeded, "
+            f"{summary.failed} failed)"
+        )
 
 
 class CreateTasksError(BatchError):

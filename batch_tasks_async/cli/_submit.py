@@ -15,6 +15,7 @@ from ._errors import EXIT_INCOMPLETE, EXIT_OK, CommandFailed, describe_error, ru
 from ._jsonl import MalformedLine, read_tasks
 from ._output import stderr_console
 from ._progress import ProgressView
+from ._wait import wait_and_report, wait_options
 
 __all__ = ["SubmitOutcome", "submit_command"]
 
@@ -135,6 +136,10 @@ class SubmitOutcome:
     help="Stop after this long; tasks not yet confirmed are reported.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+@click.option(
+    "--wait", "wait_", is_flag=True, help="Then wait until every task of JOB has completed."
+)
+@wait_options
 @connection_options
 def submit_command(
     *,
@@ -146,6 +151,9 @@ def submit_command(
     max_tasks_per_request: int,
     deadline: float | None,
     quiet: bool,
+    wait_: bool,
+    timeout: float | None,
+    poll_interval: float,
     connection: ConnectionSettings,
 ) -> None:
     """Add the tasks in FILE (JSON Lines; - for standard input) to JOB.
@@ -157,6 +165,8 @@ def submit_command(
     Exit status: 0 when every task was added (or, with --if-exists skip, already existed);
     3 when some failed, were not confirmed, or some lines were malformed; 1 when the run
     could not be carried out (e.g. authentication failed or the job does not exist).
+    With --wait: then waits for every task of JOB (as `batch-tasks wait` does) and exits 3 too
+    when a task failed, 1 when --timeout passed first.
     """
     outcome = SubmitOutcome(report)
     console = stderr_console()
@@ -208,6 +218,13 @@ def submit_command(
             raise CommandFailed(
                 "the run stopped: " + scrub(describe_error(fatal), connection.secrets)
             )
-        return EXIT_OK if outcome.problems == 0 else EXIT_INCOMPLETE
+        code = EXIT_OK if outcome.problems == 0 else EXIT_INCOMPLETE
+        if wait_:
+            async with open_client(connection) as client:
+                waited = await wait_and_report(
+                    client, job_id, timeout=timeout, poll_interval=poll_interval, quiet=quiet
+                )
+            code = max(code, waited)
+        return code
 
     run_async(run, secrets=connection.secrets)

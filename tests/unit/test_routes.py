@@ -34,8 +34,15 @@ ODD_IDS = [
 ]
 
 
+_COUNTS = {"active": 0, "running": 0, "completed": 1, "succeeded": 1, "failed": 0}
+
+
 def respond(request: httpx.Request) -> httpx.Response:
     path = request.url.path
+    if request.method == "GET" and path.endswith("/taskcounts"):
+        return httpx.Response(200, json={"taskCounts": _COUNTS, "taskSlotCounts": _COUNTS})
+    if request.method == "GET" and path.endswith("/files"):
+        return httpx.Response(200, json={"value": []})
     if path.endswith("/addtaskcollection"):
         ids = [t["id"] for t in orjson.loads(request.content)["value"]]
         return httpx.Response(
@@ -82,6 +89,28 @@ async def _stream(client: BatchClient, job: str, task: str) -> Any:
         return [result async for result in stream]
 
 
+async def _file_list(client: BatchClient, job: str, task: str) -> Any:
+    return await client.file.list_from_task(job, task).to_list()
+
+
+#: The file operations, each given the file path as well.
+FileOperation = Callable[[BatchClient, str, str, str], Awaitable[Any]]
+FILE_OPERATIONS: dict[str, FileOperation] = {
+    "file_get": lambda c, j, t, f: c.file.get_from_task(j, t, f).read(),
+    "file_get_properties": lambda c, j, t, f: c.file.get_properties_from_task(j, t, f),
+    "file_delete": lambda c, j, t, f: c.file.delete_from_task(j, t, f),
+}
+
+
+def _on_stdout(operation: FileOperation) -> Operation:
+    """``operation`` on the task's ``stdout.txt``."""
+
+    def call(client: BatchClient, job: str, task: str) -> Awaitable[Any]:
+        return operation(client, job, task, "stdout.txt")
+
+    return call
+
+
 TASK_OPERATIONS: dict[str, Operation] = {
     "get": lambda c, j, t: c.task.get(j, t),
     "get_with_response": lambda c, j, t: c.task.get_with_response(j, t),
@@ -90,6 +119,8 @@ TASK_OPERATIONS: dict[str, Operation] = {
     "terminate": lambda c, j, t: c.task.terminate(j, t),
     "reactivate": lambda c, j, t: c.task.reactivate(j, t),
     "list_subtasks": _subtasks,
+    "file_list": _file_list,
+    **{name: _on_stdout(op) for name, op in FILE_OPERATIONS.items()},
 }
 JOB_OPERATIONS: dict[str, Operation] = {
     **TASK_OPERATIONS,
@@ -99,6 +130,7 @@ JOB_OPERATIONS: dict[str, Operation] = {
         j, [models.TaskAddParameter(id=t, command_line="x")]
     ),
     "stream_add_collection": _stream,
+    "get_task_counts": lambda c, j, t: c.job.get_task_counts(j),
 }
 
 
@@ -166,7 +198,14 @@ async def test_odd_task_ids_stay_in_their_segment(name: str, odd: str, encoded: 
     path = request.url.raw_path.split(b"?")[0]
     assert path.startswith(f"/jobs/job-1/tasks/{encoded}".encode())
     rest = path[len(f"/jobs/job-1/tasks/{encoded}") :]
-    assert rest in (b"", b"/terminate", b"/reactivate", b"/subtasksinfo")
+    assert rest in (
+        b"",
+        b"/terminate",
+        b"/reactivate",
+        b"/subtasksinfo",
+        b"/files",
+        b"/files/stdout.txt",
+    )
     _verify_signature(request)
 
 
@@ -183,3 +222,67 @@ def test_task_file_paths_keep_each_part_in_its_segment() -> None:
     for bad in ["wd/../../x", "./x", "a//b", "", "/"]:
         with pytest.raises(errors.ClientValidationError):
             routes.task_file("j", "t", bad)
+
+
+#: A dot segment anywhere in a file path: refused before anything is sent.
+DOT_FILE_PATHS = [
+    shape.format(dot)
+    for dot in DOT_IDS
+    for shape in ("{}", "wd/{}", "{}/stdout.txt", "wd/{}/x", "/wd/{}/")
+]
+
+
+@pytest.mark.parametrize("bad", DOT_FILE_PATHS)
+@pytest.mark.parametrize("name", sorted(FILE_OPERATIONS))
+async def test_dot_segments_in_file_paths_are_refused_before_sending(name: str, bad: str) -> None:
+    recorder = Recorder()
+    async with client_for(recorder) as client:
+        with pytest.raises(errors.ClientValidationError, match="file_path"):
+            await FILE_OPERATIONS[name](client, "job-1", "t1", bad)
+    assert recorder.requests == []
+
+
+@pytest.mark.parametrize("bad", ["", "/", "//", "wd//x", None, 5])
+@pytest.mark.parametrize("name", sorted(FILE_OPERATIONS))
+async def test_empty_file_paths_and_segments_are_refused(name: str, bad: Any) -> None:
+    recorder = Recorder()
+    async with client_for(recorder) as client:
+        with pytest.raises(errors.ClientValidationError, match="file_path"):
+            await FILE_OPERATIONS[name](client, "job-1", "t1", bad)
+    assert recorder.requests == []
+
+
+#: File paths and how they go on the wire: ``/`` separates segments, each encoded on its own.
+FILE_PATHS = [
+    ("stdout.txt", "stdout.txt"),
+    ("wd/out put.txt", "wd/out%20put.txt"),
+    ("/wd/sub/result.json", "wd/sub/result.json"),
+    ("wd/", "wd"),
+    *[(f"wd/{odd}", f"wd/{encoded}") for odd, encoded in ODD_IDS if "/" not in odd],
+]
+
+
+@pytest.mark.parametrize(("file_path", "encoded"), FILE_PATHS)
+@pytest.mark.parametrize("name", sorted(FILE_OPERATIONS))
+async def test_file_path_segments_stay_in_the_task_files(
+    name: str, file_path: str, encoded: str
+) -> None:
+    recorder = Recorder()
+    async with client_for(recorder) as client:
+        await FILE_OPERATIONS[name](client, "job/1", "t#1", file_path)
+    [request] = recorder.requests
+    path = request.url.raw_path.split(b"?")[0]
+    assert path == f"/jobs/job%2F1/tasks/t%231/files/{encoded}".encode()
+    _verify_signature(request)
+
+
+@pytest.mark.parametrize("bad", DOT_IDS)
+@pytest.mark.parametrize("name", sorted(FILE_OPERATIONS))
+async def test_dot_ids_are_refused_for_file_operations(name: str, bad: str) -> None:
+    recorder = Recorder()
+    async with client_for(recorder) as client:
+        with pytest.raises(errors.ClientValidationError, match="job_id"):
+            await FILE_OPERATIONS[name](client, bad, "t1", "stdout.txt")
+        with pytest.raises(errors.ClientValidationError, match="task_id"):
+            await FILE_OPERATIONS[name](client, "job-1", bad, "stdout.txt")
+    assert recorder.requests == []
