@@ -23,6 +23,7 @@ from .. import __version__
 from ._demo import demo_command
 from ._submit import submit_command
 from ._tasks import (
+    create_command,
     delete_command,
     get_command,
     list_command,
@@ -55,6 +56,7 @@ def cli() -> None:
 
 cli.add_command(demo_command)
 cli.add_command(submit_command)
+cli.add_command(create_command)
 cli.add_command(list_command)
 cli.add_command(get_command)
 cli.add_command(update_command)

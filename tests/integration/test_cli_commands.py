@@ -59,7 +59,14 @@ def task_lines(ids: range, prefix: str = "t") -> list[str]:
 
 @pytest.fixture(autouse=True)
 def _no_ambient_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("BATCH_ACCOUNT_URL", "BATCH_ACCOUNT_NAME", "BATCH_ACCOUNT_KEY"):
+    for name in (
+        "BATCH_ACCOUNT_URL",
+        "BATCH_ACCOUNT_NAME",
+        "BATCH_ACCOUNT_KEY",
+        "AZURE_BATCH_ENDPOINT",
+        "AZURE_BATCH_ACCOUNT",
+        "AZURE_BATCH_ACCESS_KEY",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -139,10 +146,29 @@ def test_update_delete_terminate_reactivate(emulator_factory: EmulatorFactory) -
         emulator, ["update", "j", "u", "--max-task-retry-count", "4", "--retention-time", "PT1H"]
     )
     assert updated.exit_code == 0, updated.output
-    assert "updated task 'u' of job 'j'" in updated.stdout
+    assert "updated task 'u' of job 'j'" in updated.stderr
+    assert updated.stdout == ""
     task = json.loads(run(emulator, ["get", "j", "u"]).stdout)
     assert task["constraints"]["maxTaskRetryCount"] == 4
     assert task["constraints"]["retentionTime"] == "PT1H"
+
+    # One option given: the other constraints are kept (read, merge, conditional PUT).
+    merged = run(emulator, ["update", "--job-id", "j", "u", "--max-wall-clock-time", "2h"])
+    assert merged.exit_code == 0, merged.output
+    constraints = json.loads(run(emulator, ["get", "j", "u"]).stdout)["constraints"]
+    assert constraints["maxWallClockTime"] == "PT2H"
+    assert constraints["maxTaskRetryCount"] == 4
+    assert constraints["retentionTime"] == "PT1H"
+    # --replace: the REST semantics, the others reset to their defaults.
+    replaced = run(emulator, ["update", "j", "u", "--max-task-retry-count", "1", "--replace"])
+    assert replaced.exit_code == 0, replaced.output
+    constraints = json.loads(run(emulator, ["get", "j", "u"]).stdout)["constraints"]
+    assert constraints["maxTaskRetryCount"] == 1
+    assert constraints["retentionTime"] != "PT1H"
+    bad = run(emulator, ["update", "j", "u", "--max-wall-clock-time", "2 hours"])
+    assert bad.exit_code == 2
+    assert "'--max-wall-clock-time'" in bad.stderr
+    assert "ISO 8601 (PT2H)" in bad.stderr
 
     terminated = run(emulator, ["terminate", "j", "u"])
     assert terminated.exit_code == 0, terminated.output
@@ -156,14 +182,23 @@ def test_update_delete_terminate_reactivate(emulator_factory: EmulatorFactory) -
     assert reactivated.exit_code == 0, reactivated.output
     assert json.loads(run(emulator, ["get", "j", "f"]).stdout)["state"] == "active"
 
-    deleted = run(emulator, ["delete", "j", "u"])
-    assert deleted.exit_code == 0
+    declined = run(emulator, ["delete", "j", "u"], stdin=b"n\n")
+    assert declined.exit_code == 1
+    assert "delete task 'u' of job 'j'?" in declined.stderr
+    assert emulator.task_ids("j") == ["f", "u"]
+    deleted = run(emulator, ["delete", "j", "u"], stdin=b"y\n")
+    assert deleted.exit_code == 0, deleted.output
+    assert emulator.task_ids("j") == ["f"]
+    run(emulator, ["create", "j", "--task-id", "u2", "--command-line", "echo"])
+    quiet = run(emulator, ["delete", "--job-id", "j", "--task-id", "u2", "--yes", "-o", "json"])
+    assert quiet.exit_code == 0, quiet.output
+    assert json.loads(quiet.stdout)["action"] == "deleted"
     assert emulator.task_ids("j") == ["f"]
 
 
 def test_if_match_is_sent(emulator: RunningEmulator) -> None:
     add_tasks(emulator, "job-1", {"id": "m", "commandLine": "echo"})
-    result = run(emulator, ["delete", "job-1", "m", "--if-match", '"0xDEADBEEF"'])
+    result = run(emulator, ["delete", "job-1", "m", "--if-match", '"0xDEADBEEF"', "--yes"])
     assert result.exit_code == 1
     assert "(HTTP 412)" in result.stderr
     assert emulator.task_ids("job-1") == ["m"]
@@ -392,3 +427,119 @@ def test_the_key_never_appears_in_any_output(
         if report.exists():
             assert key not in report.read_text()
             assert wrong not in report.read_text()
+
+
+# -- output formats, --query, ids as options, the Azure CLI's environment, create ------------
+
+
+def test_every_output_format_and_query(emulator: RunningEmulator) -> None:
+    add_tasks(
+        emulator,
+        "job-1",
+        {"id": "a", "commandLine": "/bin/sh -c 'exit 0'"},
+        {"id": "b", "commandLine": "/bin/sh -c 'exit 3'"},
+    )
+    as_json = run(emulator, ["list", "job-1", "-o", "json", "--select", "id,state"])
+    assert json.loads(as_json.stdout) == [
+        {"id": "a", "state": "completed"},
+        {"id": "b", "state": "completed"},
+    ]
+    tsv = run(emulator, ["list", "job-1", "-o", "tsv", "--select", "id,executionInfo/exitCode"])
+    assert tsv.stdout.splitlines() == ["a\t0", "b\t3"]
+    table = run(emulator, ["list", "job-1", "--select", "id,executionInfo/exitCode"])
+    assert table.stdout.splitlines()[0].split() == ["id", "executionInfo/exitCode"]
+    assert table.stdout.splitlines()[3].split() == ["b", "3"]
+    as_yaml = run(
+        emulator, ["get", "job-1", "b", "-o", "yaml", "--query", "{id: id, cmd: commandLine}"]
+    )
+    assert as_yaml.stdout == "id: b\ncmd: /bin/sh -c 'exit 3'\n"
+    query = run(
+        emulator, ["list", "job-1", "--query", "[?executionInfo.exitCode==`3`].id", "-o", "tsv"]
+    )
+    assert query.stdout == "b\n"
+    nothing = run(emulator, ["get", "--job-id", "job-1", "--task-id", "a", "-o", "none"])
+    assert nothing.exit_code == 0
+    assert nothing.stdout == ""
+    bad = run(emulator, ["list", "job-1", "--query", "[?"])
+    assert bad.exit_code == 2
+    assert "'--query'" in bad.stderr
+
+
+def test_ids_as_options_and_their_errors(emulator: RunningEmulator) -> None:
+    add_tasks(emulator, "job-1", {"id": "a", "commandLine": "echo"})
+    mixed = run(emulator, ["get", "--job-id", "job-1", "a", "--query", "id", "-o", "tsv"])
+    assert mixed.stdout == "a\n"
+    missing = run(emulator, ["get", "job-1"])
+    assert missing.exit_code == 2
+    assert "missing argument TASK (or --task-id)" in missing.stderr
+    extra = run(emulator, ["get", "--job-id", "job-1", "job-1", "a"])
+    assert extra.exit_code == 2
+    assert "unexpected extra argument(s): a" in extra.stderr
+
+
+def test_azure_cli_environment_variables_are_read_after_ours(emulator: RunningEmulator) -> None:
+    add_tasks(emulator, "job-1", {"id": "a", "commandLine": "echo"})
+    env = {
+        "AZURE_BATCH_ENDPOINT": emulator.url,
+        "AZURE_BATCH_ACCOUNT": emulator.account_name,
+        "AZURE_BATCH_ACCESS_KEY": emulator.account_key,
+    }
+    result = CliRunner().invoke(cli, ["get", "job-1", "a", "--query", "id"], env=env)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == "a"
+    # Ours win: a wrong BATCH_ACCOUNT_KEY is used even though the Azure CLI's is right.
+    wrong = base64.b64encode(b"wrong").decode()
+    result = CliRunner().invoke(cli, ["get", "job-1", "a"], env={**env, "BATCH_ACCOUNT_KEY": wrong})
+    assert result.exit_code == 1
+    assert "(HTTP 403)" in result.stderr or "(HTTP 401)" in result.stderr
+
+
+def test_create_from_flags_and_from_a_json_file(emulator: RunningEmulator, tmp_path: Path) -> None:
+    one = run(
+        emulator,
+        [
+            "create", "job-1", "--task-id", "c1", "--command-line", "echo hi",
+            "-e", "A=1", "--env", "B=x=y", "--resource-file", "in/data.txt=https://example.com/d",
+            "--max-wall-clock-time", "1h30m", "--max-task-retry-count", "2",
+        ],
+    )  # fmt: skip
+    assert one.exit_code == 0, one.output
+    assert json.loads(one.stdout)["taskId"] == "c1"
+    task = json.loads(run(emulator, ["get", "job-1", "c1"]).stdout)
+    assert task["environmentSettings"] == [
+        {"name": "A", "value": "1"},
+        {"name": "B", "value": "x=y"},
+    ]
+    assert task["resourceFiles"] == [
+        {"filePath": "in/data.txt", "httpUrl": "https://example.com/d"}
+    ]
+    assert task["constraints"]["maxWallClockTime"] == "PT1H30M"
+    assert task["constraints"]["maxTaskRetryCount"] == 2
+
+    single = tmp_path / "one.json"
+    single.write_text(json.dumps({"id": "c2", "commandLine": "echo"}, indent=2))
+    assert run(emulator, ["create", "job-1", "--json-file", str(single)]).exit_code == 0
+    many = tmp_path / "many.json"
+    many.write_text(
+        json.dumps(
+            [{"id": "c3", "commandLine": "echo"}, {"id": "c1", "commandLine": "x"}], indent=2
+        )
+    )
+    both = run(emulator, ["create", "job-1", "--json-file", str(many), "-o", "jsonl"])
+    assert both.exit_code == 3
+    results = [json.loads(line) for line in both.stdout.splitlines()]
+    assert [(r["taskId"], r["status"]) for r in results] == [
+        ("c3", "success"),
+        ("c1", "clienterror"),
+    ]
+    assert emulator.task_ids("job-1") == ["c1", "c2", "c3"]
+
+    clash = run(emulator, ["create", "job-1", "--json-file", str(single), "--task-id", "x"])
+    assert clash.exit_code == 2
+    assert "drop --task-id" in clash.stderr
+    no_command = run(emulator, ["create", "job-1", "--task-id", "x"])
+    assert no_command.exit_code == 2
+    assert "--command-line" in no_command.stderr
+    bad_env = run(emulator, ["create", "job-1", "--task-id", "x", "--command-line", "e", "-e", "A"])
+    assert bad_env.exit_code == 2
+    assert "'--env'" in bad_env.stderr

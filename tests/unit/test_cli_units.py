@@ -15,6 +15,7 @@ from rich.console import Console
 from batch_tasks_async import SharedKeyCredential
 from batch_tasks_async._bulk import BulkProgress
 from batch_tasks_async.cli import cli
+from batch_tasks_async.cli._common import DURATION
 from batch_tasks_async.cli._connection import (
     DEFAULT_EMULATOR_ACCOUNT,
     DEFAULT_EMULATOR_URL,
@@ -25,8 +26,8 @@ from batch_tasks_async.cli._connection import (
 from batch_tasks_async.cli._demo import DemoReport, generate_tasks
 from batch_tasks_async.cli._errors import describe_error, scrub
 from batch_tasks_async.cli._jsonl import MalformedLine, parse_line, read_tasks
+from batch_tasks_async.cli._output import TABLE_SAMPLE_ROWS, Column, Renderer, compile_query
 from batch_tasks_async.cli._progress import ProgressView, format_progress
-from batch_tasks_async.cli._tasks import _parse_duration
 from batch_tasks_async.errors import (
     AuthenticationError,
     BatchConnectionError,
@@ -39,7 +40,14 @@ KEY = "c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seQ=="
 
 @pytest.fixture(autouse=True)
 def _no_ambient_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("BATCH_ACCOUNT_URL", "BATCH_ACCOUNT_NAME", "BATCH_ACCOUNT_KEY"):
+    for name in (
+        "BATCH_ACCOUNT_URL",
+        "BATCH_ACCOUNT_NAME",
+        "BATCH_ACCOUNT_KEY",
+        "AZURE_BATCH_ENDPOINT",
+        "AZURE_BATCH_ACCOUNT",
+        "AZURE_BATCH_ACCESS_KEY",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -312,15 +320,28 @@ def test_progress_view_drives_a_bar_on_a_terminal() -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("90", timedelta(seconds=90)), ("1.5", timedelta(seconds=1.5)), ("PT2H", timedelta(hours=2))],
+    [
+        ("90", timedelta(seconds=90)),
+        ("1.5", timedelta(seconds=1.5)),
+        ("PT2H", timedelta(hours=2)),
+        ("pt2h", timedelta(hours=2)),
+        ("2h", timedelta(hours=2)),
+        ("1h30m", timedelta(minutes=90)),
+        ("45s", timedelta(seconds=45)),
+        ("1d", timedelta(days=1)),
+        ("P1DT12H", timedelta(hours=36)),
+    ],
 )
 def test_parse_duration(text: str, expected: timedelta) -> None:
-    assert _parse_duration(text) == expected
+    assert DURATION.convert(text, None, None) == expected
 
 
-def test_parse_duration_rejects_nonsense() -> None:
-    with pytest.raises(click.BadParameter):
-        _parse_duration("two hours")
+@pytest.mark.parametrize("text", ["two hours", "", "2x", "h", "P1Y"])
+def test_parse_duration_rejects_nonsense_naming_the_accepted_forms(text: str) -> None:
+    with pytest.raises(click.BadParameter) as caught:
+        DURATION.convert(text, None, None)
+    assert "seconds (7200)" in caught.value.message
+    assert "ISO 8601 (PT2H)" in caught.value.message
 
 
 def test_generate_tasks_is_lazy_and_unique() -> None:
@@ -351,3 +372,61 @@ def test_help_lists_every_command() -> None:
         "subtasks", "emulator",
     ):  # fmt: skip
         assert f"  {name}" in result.output
+
+
+# -- rendering -------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_a_table_prints_rows_while_the_list_is_still_arriving() -> None:
+    out = io.BytesIO()
+    columns = (Column("id", ("id",)), Column("code", ("x", "code")))
+    render = Renderer("table", columns=columns, out=out)
+    seen_before_the_end: list[bytes] = []
+
+    async def rows() -> Any:
+        for i in range(TABLE_SAMPLE_ROWS + 5):
+            yield {"id": f"t{i}", "x": {"code": i}}
+        seen_before_the_end.append(out.getvalue())
+
+    assert await render.many(rows()) == TABLE_SAMPLE_ROWS + 5
+    lines = seen_before_the_end[0].decode().splitlines()
+    assert lines[0].split() == ["id", "code"]
+    assert len(lines) == 2 + TABLE_SAMPLE_ROWS + 5
+    assert lines[-1].split() == [f"t{TABLE_SAMPLE_ROWS + 4}", str(TABLE_SAMPLE_ROWS + 4)]
+
+
+@pytest.mark.parametrize(
+    ("output", "expected"),
+    [
+        ("json", b'[\n  {\n    "id": "a"\n  },\n  {\n    "id": "b"\n  }\n]\n'),
+        ("jsonl", b'{"id":"a"}\n{"id":"b"}\n'),
+        ("tsv", b"a\nb\n"),
+        ("yaml", b"- id: a\n- id: b\n"),
+        ("none", b""),
+    ],
+)
+def test_lists_in_every_format(output: str, expected: bytes) -> None:
+    out = io.BytesIO()
+    Renderer(output, out=out).many_sync([{"id": "a"}, {"id": "b"}])
+    assert out.getvalue() == expected
+
+
+@pytest.mark.parametrize("output", ["json", "yaml"])
+def test_an_empty_list_is_an_empty_array(output: str) -> None:
+    out = io.BytesIO()
+    Renderer(output, out=out).many_sync([])
+    assert out.getvalue() == b"[]\n"
+
+
+def test_query_applies_to_the_whole_list() -> None:
+    out = io.BytesIO()
+    query = compile_query("length(@)")
+    Renderer("json", query=query, out=out).many_sync([{"id": "a"}, {"id": "b"}])
+    assert out.getvalue() == b"2\n"
+
+
+def test_a_bad_query_names_the_option() -> None:
+    with pytest.raises(click.BadParameter) as caught:
+        compile_query("[?")
+    assert caught.value.param_hint == "'--query'"
