@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 
 from batch_tasks_async import BatchClient, SharedKeyCredential
 from batch_tasks_async.cli import cli
-from batch_tasks_async.emulator import EmulatorConfig, RunningEmulator
+from batch_tasks_async.emulator import EmulatorConfig, FaultConfig, RunningEmulator
 
 #: The ``emulator_factory`` fixture of ``conftest.py``: starts an emulator from a config.
 EmulatorFactory = Callable[[EmulatorConfig], RunningEmulator]
@@ -51,6 +51,11 @@ def add_tasks(emulator: RunningEmulator, job_id: str, *tasks: dict[str, Any]) ->
 
 def jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def problems(path: Path) -> list[dict[str, Any]]:
+    """The report's entries for tasks or lines that did not end in the job."""
+    return [e for e in jsonl(path) if e["status"] not in ("added", "existed", "summary")]
 
 
 def task_lines(ids: range, prefix: str = "t") -> list[str]:
@@ -244,10 +249,18 @@ def test_submit_reports_malformed_lines_and_still_adds_the_rest(
     assert "line 4: InvalidJson" in result.stderr
     assert "line 11: MissingTaskId" in result.stderr
     assert sorted(emulator.task_ids("job-1")) == sorted(f"t{i}" for i in range(250))
-    assert [(e["line"], e["status"], e["error"]["code"]) for e in jsonl(report)] == [
+    entries = jsonl(report)
+    assert [(e["line"], e["status"], e["error"]["code"]) for e in problems(report)] == [
         (4, "malformed", "InvalidJson"),
         (11, "malformed", "MissingTaskId"),
     ]
+    added = [e for e in entries if e["status"] == "added"]
+    assert len(added) == 250
+    assert {"line": 1, "taskId": "t0", "status": "added"} in added
+    assert {"line": 253, "taskId": "t249", "status": "added"} in added
+    assert entries[-1]["status"] == "summary"
+    assert entries[-1]["added"] == 250
+    assert entries[-1]["resume"] is None
 
 
 def test_submit_rerun_fails_on_existing_tasks_unless_skipped(
@@ -263,9 +276,10 @@ def test_submit_rerun_fails_on_existing_tasks_unless_skipped(
     again = run(emulator, ["submit", "job-1", str(source), "--report", str(report)])
     assert again.exit_code == 3
     assert "added 0, existed 0, failed 120" in again.stdout
-    entries = jsonl(report)
+    entries = problems(report)
     assert len(entries) == 120
     assert {e["error"]["code"] for e in entries} == {"TaskExists"}
+    assert {e["line"] for e in entries} == set(range(1, 121))
     assert {e["status"] for e in entries} == {"clienterror"}
     assert {e["taskId"] for e in entries} == {f"t{i}" for i in range(120)}
 
@@ -291,7 +305,12 @@ def test_submit_invalid_task_is_a_failure_with_the_service_error(
     result = run(emulator, ["submit", "job-1", "-", "--report", str(report)], stdin=data)
     assert result.exit_code == 3
     assert "added 1, existed 0, failed 1" in result.stdout
-    (entry,) = jsonl(report)
+    assert "line 2: task bad id!: clienterror: InvalidPropertyValue: " in result.stderr
+    assert "PropertyName=id" in result.stderr
+    assert "Reason=" in result.stderr
+    (entry,) = problems(report)
+    assert entry["line"] == 2
+    assert {"key": "PropertyName", "value": "id"} in entry["error"]["values"]
     assert entry["taskId"] == "bad id!"
     assert entry["status"] == "clienterror"
     assert entry["error"]["code"]
@@ -306,14 +325,16 @@ def test_submit_to_a_missing_job_exits_1_with_the_error(
     assert result.exit_code == 1
     assert "JobNotFound (HTTP 404)" in result.stderr
     assert "Traceback" not in result.output
-    entries = jsonl(report)
+    entries = problems(report)
     assert entries
     assert {e["status"] for e in entries} == {"unconfirmed"}
+    assert "to resume safely, send the same input again to: " in result.stderr
+    assert "batch-tasks submit nojob - --report" in result.stderr
+    assert "r.resume.jsonl --if-exists skip" in result.stderr
+    assert jsonl(report)[-1]["resume"].endswith("--if-exists skip")
 
 
 def test_submit_rides_through_faults(emulator_factory: EmulatorFactory) -> None:
-    from batch_tasks_async.emulator import FaultConfig
-
     emulator = emulator_factory(
         EmulatorConfig(
             account_name=ACCOUNT_NAME,
@@ -543,3 +564,72 @@ def test_create_from_flags_and_from_a_json_file(emulator: RunningEmulator, tmp_p
     bad_env = run(emulator, ["create", "job-1", "--task-id", "x", "--command-line", "e", "-e", "A"])
     assert bad_env.exit_code == 2
     assert "'--env'" in bad_env.stderr
+
+
+def test_submit_ctrl_c_writes_a_complete_report_and_resumes_safely(
+    emulator_factory: EmulatorFactory, tmp_path: Path
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    emulator = emulator_factory(
+        EmulatorConfig(
+            account_name=ACCOUNT_NAME,
+            account_key=ACCOUNT_KEY,
+            jobs=("j",),
+            faults=FaultConfig(latency_ms=20),
+        )
+    )
+    count = 20_000
+    source = tmp_path / "tasks.json"
+    # A pretty-printed JSON array: streamed like JSON Lines.
+    source.write_text(
+        json.dumps(json.loads("[" + ",".join(task_lines(range(count))) + "]"), indent=1)
+    )
+    report = tmp_path / "report.jsonl"
+    env = {
+        **os.environ,
+        "BATCH_ACCOUNT_URL": emulator.url,
+        "BATCH_ACCOUNT_NAME": emulator.account_name,
+        "BATCH_ACCOUNT_KEY": emulator.account_key or "",
+    }
+    command = [sys.executable, "-c", "from batch_tasks_async.cli import main; main()"]
+    args = ["submit", "j", str(source), "--report", str(report), "--concurrency", "2"]
+    process = subprocess.Popen(
+        [*command, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        while len(emulator.task_ids("j")) < 300 and process.poll() is None:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        _, stderr_bytes = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    stderr = stderr_bytes.decode()
+    assert process.returncode == 130, stderr
+    assert "interrupted (Ctrl-C): added " in stderr
+    assert "Traceback" not in stderr
+    entries = jsonl(report)
+    summary = entries[-1]
+    assert summary["status"] == "summary"
+    assert summary["interrupted"] is True
+    added = {e["taskId"] for e in entries if e["status"] == "added"}
+    unconfirmed = {e["taskId"] for e in entries if e["status"] == "unconfirmed"}
+    assert len(added) == summary["added"] > 0
+    # Every task the service holds is in the report as added or (maybe added) unconfirmed.
+    assert set(emulator.task_ids("j")) <= added | unconfirmed
+    assert added <= set(emulator.task_ids("j"))
+    resume = summary["resume"]
+    assert resume in stderr
+    assert resume.endswith("--if-exists skip")
+    assert "report.resume.jsonl" in resume
+
+    words = resume.split()
+    assert words[:2] == ["batch-tasks", "submit"]
+    again = run(emulator, words[1:])
+    assert again.exit_code == 0, again.output
+    assert len(emulator.task_ids("j")) == count
+    assert report.exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -25,7 +26,13 @@ from batch_tasks_async.cli._connection import (
 )
 from batch_tasks_async.cli._demo import DemoReport, generate_tasks
 from batch_tasks_async.cli._errors import describe_error, scrub
-from batch_tasks_async.cli._jsonl import MalformedLine, parse_line, read_tasks
+from batch_tasks_async.cli._jsonl import (
+    READ_BATCH_BYTES,
+    MalformedLine,
+    TaskReader,
+    parse_line,
+    read_tasks,
+)
 from batch_tasks_async.cli._output import TABLE_SAMPLE_ROWS, Column, Renderer, compile_query
 from batch_tasks_async.cli._progress import ProgressView, format_progress
 from batch_tasks_async.errors import (
@@ -235,15 +242,25 @@ def test_parse_line_returns_the_task_or_none_for_blank() -> None:
 
 
 class _CountingStream(io.BytesIO):
-    """A stream that records how many bytes each ``readlines`` call was asked for."""
+    """A stream that records how many bytes each ``read`` call was asked for."""
 
     def __init__(self, data: bytes) -> None:
         super().__init__(data)
         self.hints: list[int] = []
 
-    def readlines(self, hint: int | None = -1, /) -> list[bytes]:
-        self.hints.append(hint if hint is not None else -1)
-        return super().readlines(hint)
+    def read(self, size: int | None = -1, /) -> bytes:
+        self.hints.append(size if size is not None else -1)
+        return super().read(size)
+
+
+def _read_all(data: bytes) -> tuple[list[dict[str, Any]], list[MalformedLine], TaskReader]:
+    malformed: list[MalformedLine] = []
+    reader = TaskReader(_CountingStream(data), malformed.append)
+
+    async def collect() -> list[dict[str, Any]]:
+        return [task async for task in reader.tasks()]
+
+    return anyio.run(collect), malformed, reader
 
 
 def test_read_tasks_streams_in_bounded_batches_and_numbers_lines() -> None:
@@ -264,6 +281,56 @@ def test_read_tasks_streams_in_bounded_batches_and_numbers_lines() -> None:
     # Many bounded reads, never one read of everything.
     assert len(stream.hints) > 3
     assert all(0 < hint <= 1 << 16 for hint in stream.hints)
+
+
+def test_a_json_array_streams_pretty_printed_with_line_numbers() -> None:
+    tasks = [
+        {"id": f"a{i}", "commandLine": 'echo "[{,}]" \\ ' + "x" * (i % 7), "n": [i, {"k": i}]}
+        for i in range(3000)
+    ]
+    data = json.dumps(tasks, indent=2).encode()
+    assert len(data) > 4 * READ_BATCH_BYTES
+    read, malformed, reader = _read_all(data)
+    assert read == tasks
+    assert malformed == []
+    assert reader.format == "array"
+    assert reader.bytes_read == len(data)
+    # Each element's line is where its "{" is: the line before its "id".
+    text = data.decode().splitlines()
+    for task_id in ("a0", "a1", "a2999"):
+        assert reader.line_of(task_id) == text.index(f'    "id": "{task_id}",')
+    assert reader.line_of("a0") is None
+
+
+def test_a_compact_json_array_and_its_broken_elements() -> None:
+    data = b'[{"id":"a","commandLine":"x"},\n 3, {"commandLine":"no id"},\n {"id":"b","c":tru}]'
+    read, malformed, _ = _read_all(data)
+    assert [t["id"] for t in read] == ["a"]
+    assert [(m.line, m.code) for m in malformed] == [
+        (2, "NotAnObject"),
+        (2, "MissingTaskId"),
+        (3, "InvalidJson"),
+    ]
+    _, unclosed, _ = _read_all(b'[{"id":"a","commandLine":"x"},\n{"id":"b"')
+    assert [m.code for m in unclosed] == ["InvalidJson"]
+    assert "not closed" in unclosed[0].message
+    _, trailing, _ = _read_all(b'[{"id":"a","commandLine":"x"}]\n{"id":"b"}')
+    assert [(m.line, m.code) for m in trailing] == [(2, "InvalidJson")]
+
+
+def test_pretty_printed_objects_in_json_lines_get_a_hint() -> None:
+    data = json.dumps({"id": "a", "commandLine": "x"}, indent=2).encode()
+    read, malformed, reader = _read_all(data)
+    assert read == []
+    assert reader.format == "jsonl"
+    assert "JSON array" in malformed[0].message
+    assert sum("JSON array" in m.message for m in malformed) == 1
+
+
+def test_json_lines_without_a_final_newline_and_duplicate_ids() -> None:
+    read, _, reader = _read_all(b'{"id":"a","commandLine":"x"}\n\n{"id":"a","commandLine":"y"}')
+    assert [t["commandLine"] for t in read] == ["x", "y"]
+    assert (reader.line_of("a"), reader.line_of("a"), reader.line_of("a")) == (1, 3, None)
 
 
 # -- progress ----------------------------------------------------------------------------------
