@@ -1,0 +1,88 @@
+"""The built documentation site: no Sphinx role may reach the HTML literally.
+
+mkdocstrings renders Markdown, so a docstring's ``:class:`X``` shows up as ``:class:`` text.
+The site is built once per session into a temporary directory (about ten seconds); without
+mkdocs (the ``docs`` extra) the test is skipped. Fix a failure by writing the reference as
+Markdown (``[`X`][batch_tasks_async.X]``), or run ``python docs/_hooks/sphinx_roles.py
+batch_tasks_async``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+if importlib.util.find_spec("mkdocs") is None or importlib.util.find_spec("mkdocstrings") is None:
+    pytest.skip(
+        "mkdocs and mkdocstrings are not installed (the docs extra)", allow_module_level=True
+    )
+
+#: A Sphinx role as it appears in rendered HTML (its backticks become ``<code>``).
+HTML_ROLE = re.compile(r":(?:py:)?(?:class|meth|func|attr|mod|exc|data|obj|const):(?:`|<code)")
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The site, built strictly into a temporary directory."""
+    out = tmp_path_factory.mktemp("site")
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"NO_MKDOCS_2_WARNING": "1", "PATH": "", "HOME": str(out)},
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    return out
+
+
+def test_no_sphinx_role_is_rendered_literally(site: Path) -> None:
+    found: list[str] = []
+    for page in sorted(site.rglob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        for match in HTML_ROLE.finditer(text):
+            context = re.sub(r"<[^>]+>", "", text[match.start() : match.start() + 120])
+            found.append(f"{page.relative_to(site)}: {context.splitlines()[0]}")
+    assert not found, f"{len(found)} literal Sphinx role(s):\n" + "\n".join(found[:40])
+
+
+def test_every_public_name_has_a_reference_entry(site: Path) -> None:
+    import batch_tasks_async
+
+    html = "".join(p.read_text(encoding="utf-8") for p in (site / "reference").rglob("*.html"))
+    missing = [
+        name
+        for name in batch_tasks_async.__all__
+        if name not in ("__version__", "errors", "models")
+        and f'id="batch_tasks_async.{name}"' not in html
+    ]
+    assert not missing, f"no API reference entry for {missing}"
+
+
+def test_the_role_pattern_matches_what_the_converter_rewrites() -> None:
+    spec = importlib.util.spec_from_file_location(
+        "sphinx_roles", ROOT / "docs/_hooks/sphinx_roles.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    source = (
+        '"""See :class:`~batch_tasks_async.models.TaskAddParameter`, :py:func:`nowhere_at_all`\n'
+        'and :meth:`text <batch_tasks_async.BatchClient.close>`."""\n'
+    )
+    converted, count = module.convert_source(source, "batch_tasks_async.example")
+    assert count == 3
+    assert "[`TaskAddParameter`][batch_tasks_async.models.TaskAddParameter]" in converted
+    assert "`nowhere_at_all`" in converted
+    assert "[`text`][batch_tasks_async.BatchClient.close]" in converted
+    assert not module.ROLE.search(converted)
+    assert module.convert_source(converted, "batch_tasks_async.example") == (converted, 0)
