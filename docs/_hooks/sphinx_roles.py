@@ -16,7 +16,7 @@ the docs render (a ``::: identifier`` line in ``docs/``) becomes plain code (`` 
 the strict build never gains a dangling reference. The rewrite is idempotent. Usage (from
 the repository root)::
 
-    python docs/_hooks/sphinx_roles.py batch_tasks_async          # rewrite in place
+    python docs/_hooks/sphinx_roles.py batch_tasks_async          # rewrite in place, wrapped
     python docs/_hooks/sphinx_roles.py --check batch_tasks_async  # list roles, exit 1 if any
 
 Not a mkdocs hook (``mkdocs.yml`` does not load it): a tool run once, and the home of the role
@@ -33,7 +33,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["ROLE", "convert_source", "main"]
+__all__ = ["ROLE", "convert_source", "main", "wrap_long_lines"]
 
 #: A Sphinx role: ``:class:`X```, ``:py:meth:`~a.b```, ``:func:`text <a.b>```.
 ROLE = re.compile(
@@ -206,6 +206,50 @@ def convert_source(source: str, module: str) -> tuple[str, int]:
     return ROLE.sub(replace, source), count
 
 
+_ITEM = re.compile(r"^\s+[\w*]+(?: \([^)]*\))?: \S")
+
+
+def wrap_long_lines(before: str, after: str, limit: int) -> str:
+    """Wrap the lines of ``after`` that the rewrite made longer than ``limit`` (lines already
+    too long in ``before`` are left alone). A wrapped line continues at the indentation of
+    the following line when that one is a continuation, at four more spaces for a Google
+    ``name: text`` item, and at its own indentation otherwise."""
+    old = set(before.splitlines())
+    lines = after.splitlines(keepends=True)
+    out: list[str] = []
+    for index, line in enumerate(lines):
+        body = line.rstrip("\n")
+        if len(body) <= limit or body in old:
+            out.append(line)
+            continue
+        indent = len(body) - len(body.lstrip())
+        following = lines[index + 1] if index + 1 < len(lines) else ""
+        next_indent = len(following) - len(following.lstrip())
+        if following.strip() and next_indent > indent:
+            cont = next_indent
+        elif _ITEM.match(body):
+            cont = indent + 4
+        else:
+            cont = indent
+        ending = line[len(body) :]
+        stripped = body.lstrip()
+        prefix = ""
+        if stripped.startswith("#"):  # a comment (e.g. a ``#:`` doc comment) stays one
+            prefix = "#: " if stripped.startswith("#: ") else "# "
+            cont = indent
+        start = cont + len(prefix)
+        while len(body) > limit:
+            cut = body.rfind(" ", start + 1, limit + 1)
+            while cut > 0 and body[:cut].count("`") % 2:  # never inside a code span
+                cut = body.rfind(" ", start + 1, cut)
+            if cut <= start:
+                break
+            out.append(body[:cut] + "\n")
+            body = " " * cont + prefix + body[cut + 1 :]
+        out.append(body + ending)
+    return "".join(out)
+
+
 def _python_files(paths: list[Path]) -> Iterator[Path]:
     for path in paths:
         if path.is_dir():
@@ -220,6 +264,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("paths", nargs="+", type=Path)
     parser.add_argument("--check", action="store_true", help="list the roles, change nothing")
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="the import root")
+    parser.add_argument(
+        "--line-length", type=int, default=100, help="wrap lines the rewrite made longer"
+    )
     args = parser.parse_args(argv)
     sys.path.insert(0, str(args.root.resolve()))
     _ROOTS.update(rendered_roots(args.root / "docs"))
@@ -233,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
                 total += 1
             continue
         converted, count = convert_source(source, _module_name(path, args.root))
+        converted = wrap_long_lines(source, converted, args.line_length)
         if count:
             path.write_text(converted, encoding="utf-8")
             print(f"{path}: {count} role(s) rewritten")

@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -67,7 +68,7 @@ def test_every_public_name_has_a_reference_entry(site: Path) -> None:
     assert not missing, f"no API reference entry for {missing}"
 
 
-def test_the_role_pattern_matches_what_the_converter_rewrites() -> None:
+def _converter() -> Any:
     spec = importlib.util.spec_from_file_location(
         "sphinx_roles", ROOT / "docs/_hooks/sphinx_roles.py"
     )
@@ -75,6 +76,11 @@ def test_the_role_pattern_matches_what_the_converter_rewrites() -> None:
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+def test_the_role_pattern_matches_what_the_converter_rewrites() -> None:
+    module = _converter()
     source = (
         '"""See :class:`~batch_tasks_async.models.TaskAddParameter`, :py:func:`nowhere_at_all`\n'
         'and :meth:`text <batch_tasks_async.BatchClient.close>`."""\n'
@@ -86,3 +92,28 @@ def test_the_role_pattern_matches_what_the_converter_rewrites() -> None:
     assert "[`text`][batch_tasks_async.BatchClient.close]" in converted
     assert not module.ROLE.search(converted)
     assert module.convert_source(converted, "batch_tasks_async.example") == (converted, 0)
+
+
+def test_lines_the_rewrite_made_too_long_are_wrapped_in_place() -> None:
+    module = _converter()
+    before = (
+        'def f() -> None:\n    """Add.\n\n'
+        "    Args:\n"
+        "        tasks: One :class:`TaskAddParameter` per task, read lazily from the input as\n"
+        "            the engine needs them.\n"
+        '    """\n\n\n'
+        "#: Called with a :class:`BulkProgress` a few times a second and once at the end of it.\n"
+        "X = 1\n"
+    )
+    after, _ = module.convert_source(before, "batch_tasks_async._bulk._engine")
+    wrapped = module.wrap_long_lines(before, after, 80)
+    assert max(len(line) for line in wrapped.splitlines()) <= 80
+    lines = wrapped.splitlines()
+    # The Args item continues at the item's continuation indent; the comment stays a comment.
+    item = next(i for i, line in enumerate(lines) if "tasks:" in line)
+    assert lines[item + 1].startswith("            ")
+    comment = next(i for i, line in enumerate(lines) if "BulkProgress" in line)
+    assert lines[comment].startswith("#: ")
+    assert lines[comment + 1].startswith("#: ")
+    words = [word for word in wrapped.split() if word != "#:"]
+    assert words == [word for word in after.split() if word != "#:"]
