@@ -497,3 +497,22 @@ def test_a_bad_query_names_the_option() -> None:
     with pytest.raises(click.BadParameter) as caught:
         compile_query("[?")
     assert caught.value.param_hint == "'--query'"
+
+
+def test_create_tasks_error_names_the_first_failure() -> None:
+    from batch_tasks_async.errors import CreateTasksError, UnconfirmedTask
+    from batch_tasks_async.models import BatchError, TaskAddResult, TaskAddStatus
+
+    failed = TaskAddResult(
+        status=TaskAddStatus.CLIENT_ERROR,
+        task_id="t7",
+        error=BatchError(code="InvalidPropertyValue"),
+    )
+    error = CreateTasksError(failed=[failed], unconfirmed=[], request_errors=[], added=2)
+    assert "first failure: task 't7': InvalidPropertyValue" in str(error)
+    lost = UnconfirmedTask("t9", "deadline exceeded", ambiguous=False)
+    error = CreateTasksError(failed=[], unconfirmed=[lost], request_errors=[], added=0)
+    assert "first unconfirmed: task 't9': deadline exceeded" in str(error)
+    assert "first failure" in describe_error(
+        CreateTasksError(failed=[failed], unconfirmed=[], request_errors=[], added=0)
+    )
