@@ -516,3 +516,20 @@ def test_create_tasks_error_names_the_first_failure() -> None:
     assert "first failure" in describe_error(
         CreateTasksError(failed=[failed], unconfirmed=[], request_errors=[], added=0)
     )
+
+
+def test_shell_completion_completes_commands_and_output_formats() -> None:
+    runner = CliRunner()
+    script = runner.invoke(
+        cli, [], prog_name="batch-tasks", env={"_BATCH_TASKS_COMPLETE": "bash_source"}
+    )
+    assert "_batch_tasks_completion()" in script.output
+    env = {
+        "_BATCH_TASKS_COMPLETE": "bash_complete",
+        "COMP_WORDS": "batch-tasks list -o ",
+        "COMP_CWORD": "3",
+    }
+    formats = runner.invoke(cli, [], prog_name="batch-tasks", env=env)
+    assert formats.output.split() == [
+        f"plain,{name}" for name in ("json", "jsonl", "table", "tsv", "yaml", "none")
+    ]
