@@ -1,6 +1,6 @@
 """The options every command shares, in one place.
 
-A command is built from these decorators (innermost last), for example::
+A command is built from these decorators (innermost last), for example:
 
     @click.command("get")
     @id_arguments("job", "task")

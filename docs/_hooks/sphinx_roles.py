@@ -13,8 +13,10 @@ every ``.py`` file under the given directories) into a Markdown cross-reference:
 
 A role whose target cannot be imported, lies outside the package, or is not under an identifier
 the docs render (a ``::: identifier`` line in ``docs/``) becomes plain code (`` `name` ``), so
-the strict build never gains a dangling reference. The rewrite is idempotent. Usage (from
-the repository root)::
+the strict build never gains a dangling reference. It also rewrites reStructuredText's
+literal-block marker (a line ending in ``::``) inside strings as ``:`` (``Example::`` as
+``For example:``), which Markdown would show literally. The rewrite is idempotent. Usage
+(from the repository root)::
 
     python docs/_hooks/sphinx_roles.py batch_tasks_async          # rewrite in place, wrapped
     python docs/_hooks/sphinx_roles.py --check batch_tasks_async  # list roles, exit 1 if any
@@ -28,12 +30,14 @@ from __future__ import annotations
 import argparse
 import ast
 import importlib
+import io
 import re
 import sys
+import tokenize
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["ROLE", "convert_source", "main", "wrap_long_lines"]
+__all__ = ["ROLE", "convert_literal_markers", "convert_source", "main", "wrap_long_lines"]
 
 #: A Sphinx role: ``:class:`X```, ``:py:meth:`~a.b```, ``:func:`text <a.b>```.
 ROLE = re.compile(
@@ -206,6 +210,45 @@ def convert_source(source: str, module: str) -> tuple[str, int]:
     return ROLE.sub(replace, source), count
 
 
+_LITERAL = re.compile(r"(?m)^(?P<indent>[ \t]*)(?P<text>\S[^\n]*?)::$")
+_SECTION_LITERAL = re.compile(r"(?i)(?:example|examples)")
+
+
+def _string_spans(source: str) -> list[tuple[int, int]]:
+    """(start, end) offsets of the string literals of ``source``."""
+    starts = [0]
+    for line in source.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+    spans = []
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type == tokenize.STRING:
+            (row, col), (end_row, end_col) = token.start, token.end
+            spans.append((starts[row - 1] + col, starts[end_row - 1] + end_col))
+    return spans
+
+
+def convert_literal_markers(source: str) -> tuple[str, int]:
+    """Rewrite reStructuredText's ``text::`` (a literal block follows) inside string literals
+    as ``text:``; ``Example::`` becomes ``For example:`` (a Google ``Example:`` section would
+    swallow the block that follows). The indented block stays a Markdown code block."""
+    spans = _string_spans(source)
+    count = 0
+
+    def replace(match: re.Match[str]) -> str:
+        nonlocal count
+        if match.group("text").endswith(":") or not any(
+            start <= match.start("text") < end for start, end in spans
+        ):
+            return match.group()
+        count += 1
+        text = match.group("text")
+        if _SECTION_LITERAL.fullmatch(text):
+            text = "For example"
+        return f"{match.group('indent')}{text}:"
+
+    return _LITERAL.sub(replace, source), count
+
+
 _ITEM = re.compile(r"^\s+[\w*]+(?: \([^)]*\))?: \S")
 
 
@@ -280,14 +323,16 @@ def main(argv: list[str] | None = None) -> int:
                 total += 1
             continue
         converted, count = convert_source(source, _module_name(path, args.root))
+        converted, literals = convert_literal_markers(converted)
+        count += literals
         converted = wrap_long_lines(source, converted, args.line_length)
         if count:
             path.write_text(converted, encoding="utf-8")
-            print(f"{path}: {count} role(s) rewritten")
+            print(f"{path}: {count} role(s) and literal marker(s) rewritten")
             total += count
     if args.check:
         return 1 if total else 0
-    print(f"{total} role(s) rewritten")
+    print(f"{total} role(s) and literal marker(s) rewritten")
     return 0
 
 

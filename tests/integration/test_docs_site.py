@@ -117,3 +117,17 @@ def test_lines_the_rewrite_made_too_long_are_wrapped_in_place() -> None:
     assert lines[comment + 1].startswith("#: ")
     words = [word for word in wrapped.split() if word != "#:"]
     assert words == [word for word in after.split() if word != "#:"]
+
+
+def test_literal_block_markers_in_strings_become_colons() -> None:
+    module = _converter()
+    source = (
+        'def f() -> None:\n    """Use it like this::\n\n        f()\n\n    Example::\n\n'
+        '        f()\n    """\n\n\nslices = "a::"  # not a line end in prose\n'
+    )
+    converted, count = module.convert_literal_markers(source)
+    assert count == 2
+    assert "Use it like this:\n" in converted
+    assert "    For example:\n" in converted
+    assert 'slices = "a::"' in converted
+    assert module.convert_literal_markers(converted) == (converted, 0)
