@@ -15,11 +15,11 @@ import orjson
 
 from ..errors import UnconfirmedTask
 from ..models import BatchError, TaskAddResult, TaskAddStatus
-from ._common import id_arguments
+from ._common import id_arguments, output_options
 from ._connection import ConnectionSettings, connection_options, open_client
 from ._errors import EXIT_INCOMPLETE, EXIT_OK, CommandFailed, describe_error, run_async, scrub
 from ._jsonl import MalformedLine, TaskReader
-from ._output import stderr_console
+from ._output import Renderer, stderr_console
 from ._progress import ProgressView
 
 __all__ = ["SubmitOutcome", "describe_task_error", "resume_command", "submit_command"]
@@ -150,20 +150,22 @@ class SubmitOutcome:
             f"unconfirmed {self.unconfirmed}, malformed lines {self.malformed}"
         )
 
+    def summary_dict(self, *, interrupted: bool, resume: str | None) -> dict[str, Any]:
+        """The counts, whether the run was interrupted, and the command that resumes it."""
+        return {
+            "status": "summary",
+            "added": self.added,
+            "existed": self.existed,
+            "failed": self.failed,
+            "unconfirmed": self.unconfirmed,
+            "malformed": self.malformed,
+            "interrupted": interrupted,
+            "resume": resume,
+        }
+
     def write_summary(self, *, interrupted: bool, resume: str | None) -> None:
         """Write the report's last line: the counts, and how to resume."""
-        self._write(
-            {
-                "status": "summary",
-                "added": self.added,
-                "existed": self.existed,
-                "failed": self.failed,
-                "unconfirmed": self.unconfirmed,
-                "malformed": self.malformed,
-                "interrupted": interrupted,
-                "resume": resume,
-            }
-        )
+        self._write(self.summary_dict(interrupted=interrupted, resume=resume))
         if self.report is not None:
             self.report.flush()
 
@@ -236,6 +238,7 @@ def resume_command(ctx: click.Context, *, job_id: str, source: str) -> str:
     help="Stop after this long; tasks not yet confirmed are reported.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+@output_options(default="none")
 @connection_options
 def submit_command(
     *,
@@ -247,6 +250,7 @@ def submit_command(
     max_tasks_per_request: int,
     deadline: float | None,
     quiet: bool,
+    render: Renderer,
     connection: ConnectionSettings,
 ) -> None:
     """Add the tasks in SOURCE (a file, or - for standard input) to JOB.
@@ -338,7 +342,7 @@ def submit_command(
             elif not finished:
                 click.echo(f"stopped: {line}", err=True)
             else:
-                click.echo(line)
+                click.echo(line, err=True)
             if outcome.unconfirmed:
                 click.echo(
                     f"{outcome.unconfirmed} task(s) were not confirmed "
@@ -359,6 +363,10 @@ def submit_command(
             raise CommandFailed(
                 "the run stopped: " + scrub(describe_error(fatal), connection.secrets)
             )
+        render.one(
+            outcome.summary_dict(interrupted=False, resume=resume if outcome.unconfirmed else None)
+            | {"elapsed": round(time.monotonic() - started, 3)}
+        )
         return EXIT_OK if outcome.problems == 0 else EXIT_INCOMPLETE
 
     try:

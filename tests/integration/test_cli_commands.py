@@ -245,7 +245,7 @@ def test_submit_reports_malformed_lines_and_still_adds_the_rest(
 
     result = run(emulator, ["submit", "job-1", str(source), "--report", str(report)])
     assert result.exit_code == 3, result.output
-    assert "added 250, existed 0, failed 0, unconfirmed 0, malformed lines 2" in result.stdout
+    assert "added 250, existed 0, failed 0, unconfirmed 0, malformed lines 2" in result.stderr
     assert "line 4: InvalidJson" in result.stderr
     assert "line 11: MissingTaskId" in result.stderr
     assert sorted(emulator.task_ids("job-1")) == sorted(f"t{i}" for i in range(250))
@@ -270,12 +270,12 @@ def test_submit_rerun_fails_on_existing_tasks_unless_skipped(
     source.write_text("\n".join(task_lines(range(120))) + "\n")
     first = run(emulator, ["submit", "job-1", str(source)])
     assert first.exit_code == 0, first.output
-    assert "added 120, existed 0, failed 0" in first.stdout
+    assert "added 120, existed 0, failed 0" in first.stderr
 
     report = tmp_path / "again.jsonl"
     again = run(emulator, ["submit", "job-1", str(source), "--report", str(report)])
     assert again.exit_code == 3
-    assert "added 0, existed 0, failed 120" in again.stdout
+    assert "added 0, existed 0, failed 120" in again.stderr
     entries = problems(report)
     assert len(entries) == 120
     assert {e["error"]["code"] for e in entries} == {"TaskExists"}
@@ -283,9 +283,12 @@ def test_submit_rerun_fails_on_existing_tasks_unless_skipped(
     assert {e["status"] for e in entries} == {"clienterror"}
     assert {e["taskId"] for e in entries} == {f"t{i}" for i in range(120)}
 
-    skipped = run(emulator, ["submit", "job-1", str(source), "--if-exists", "skip"])
+    skipped = run(emulator, ["submit", "job-1", str(source), "--if-exists", "skip", "-o", "json"])
     assert skipped.exit_code == 0, skipped.output
-    assert "added 0, existed 120, failed 0" in skipped.stdout
+    summary = json.loads(skipped.stdout)
+    assert (summary["added"], summary["existed"], summary["failed"]) == (0, 120, 0)
+    assert summary["resume"] is None
+    assert "added 0, existed 120, failed 0" in skipped.stderr
     assert len(emulator.task_ids("job-1")) == 120
 
 
@@ -293,7 +296,7 @@ def test_submit_reads_standard_input(emulator: RunningEmulator) -> None:
     data = ("\n".join(task_lines(range(30), prefix="s")) + "\n").encode()
     result = run(emulator, ["submit", "job-1", "-", "--concurrency", "2"], stdin=data)
     assert result.exit_code == 0, result.output
-    assert "added 30" in result.stdout
+    assert "added 30" in result.stderr
     assert len(emulator.task_ids("job-1")) == 30
 
 
@@ -304,7 +307,7 @@ def test_submit_invalid_task_is_a_failure_with_the_service_error(
     data = b'{"id": "ok", "commandLine": "echo"}\n{"id": "bad id!", "commandLine": "echo"}\n'
     result = run(emulator, ["submit", "job-1", "-", "--report", str(report)], stdin=data)
     assert result.exit_code == 3
-    assert "added 1, existed 0, failed 1" in result.stdout
+    assert "added 1, existed 0, failed 1" in result.stderr
     assert "line 2: task bad id!: clienterror: InvalidPropertyValue: " in result.stderr
     assert "PropertyName=id" in result.stderr
     assert "Reason=" in result.stderr
@@ -349,7 +352,7 @@ def test_submit_rides_through_faults(emulator_factory: EmulatorFactory) -> None:
     data = ("\n".join(task_lines(range(600))) + "\n").encode()
     result = run(emulator, ["submit", "j", "-", "--max-tasks-per-request", "50"], stdin=data)
     assert result.exit_code == 0, result.output
-    assert "added 600, existed 0, failed 0, unconfirmed 0" in result.stdout
+    assert "added 600, existed 0, failed 0, unconfirmed 0" in result.stderr
     assert len(emulator.task_ids("j")) == 600
     assert emulator.stats()["tasks_committed_more_than_once"] == 0
     assert emulator.stats()["faults_total"] > 0

@@ -382,6 +382,26 @@ def test_progress_view_drives_a_bar_on_a_terminal() -> None:
     assert "adding" in buffer.getvalue()
 
 
+def test_progress_by_bytes_shows_rate_and_eta_and_messages_go_above_the_bar() -> None:
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=True, width=160)
+    read = {"bytes": 0}
+    view = ProgressView(console, total_bytes=1000, bytes_read=lambda: read["bytes"])
+    with view:
+        read["bytes"] = 500
+        view(BulkProgress(tasks_read=50, added=40, failed=1, elapsed=2.0))
+        view.print("line 7: task [x]: clienterror: InvalidPropertyValue")
+        read["bytes"] = 1000
+        view(BulkProgress(tasks_read=100, added=99, failed=1, elapsed=4.0, done=True))
+    text = buffer.getvalue()
+    # The message is printed once, as text (never as rich markup), not inside the bar.
+    assert text.count("line 7: task [x]: clienterror: InvalidPropertyValue") == 1
+    assert "100%" in text
+    assert "eta" in text
+    assert "25 tasks/s" in text  # 99 added in 4 s
+    assert "100 tasks" in text
+
+
 # -- update durations and the demo's bookkeeping -----------------------------------------------
 
 
