@@ -21,8 +21,9 @@ literal-block marker (a line ending in ``::``) inside strings as ``:`` (``Exampl
     python docs/_hooks/sphinx_roles.py batch_tasks_async          # rewrite in place, wrapped
     python docs/_hooks/sphinx_roles.py --check batch_tasks_async  # list roles, exit 1 if any
 
-Not a mkdocs hook (``mkdocs.yml`` does not load it): a tool run once, and the home of the role
-pattern the docs test uses.
+It is also a MkDocs hook (``mkdocs.yml`` loads it): after each page is rendered it logs a
+warning for every Sphinx role left literal in the HTML, so ``mkdocs build --strict`` (CI's docs
+session) fails on one, naming the page and the text.
 """
 
 from __future__ import annotations
@@ -31,13 +32,24 @@ import argparse
 import ast
 import importlib
 import io
+import logging
 import re
 import sys
 import tokenize
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-__all__ = ["ROLE", "convert_literal_markers", "convert_source", "main", "wrap_long_lines"]
+__all__ = [
+    "HTML_ROLE",
+    "ROLE",
+    "convert_literal_markers",
+    "convert_source",
+    "literal_roles",
+    "main",
+    "on_post_page",
+    "wrap_long_lines",
+]
 
 #: A Sphinx role: ``:class:`X```, ``:py:meth:`~a.b```, ``:func:`text <a.b>```.
 ROLE = re.compile(
@@ -46,6 +58,31 @@ ROLE = re.compile(
 )
 #: A role as it appears in rendered HTML (the backticks became ``<code>``).
 HTML_ROLE = re.compile(r":(?:py:)?(?:class|meth|func|attr|mod|exc|data|obj|const):(?:`|<code)")
+
+_LOG = logging.getLogger("mkdocs.hooks.sphinx_roles")
+
+
+def literal_roles(html: str) -> list[str]:
+    """The Sphinx roles left literal in a rendered page, each with a little following text."""
+    found = []
+    for match in HTML_ROLE.finditer(html):
+        text = re.sub(r"<[^>]*>|<[^>]*$", "", html[match.start() : match.start() + 160])
+        found.append(" ".join(text.split())[:80])
+    return found
+
+
+def on_post_page(output: str, page: Any, config: Any) -> str:
+    """MkDocs hook: warn (a failure under ``--strict``) about each literal Sphinx role."""
+    for text in literal_roles(output):
+        _LOG.warning(
+            "%s: a Sphinx role is shown literally: %r; write a Markdown cross-reference "
+            "([`X`][batch_tasks_async.X]) or run python docs/_hooks/sphinx_roles.py "
+            "batch_tasks_async",
+            page.file.src_uri,
+            text,
+        )
+    return output
+
 
 #: Where unqualified names are looked for, after the file's own module and class.
 _SEARCH = ("batch_tasks_async", "batch_tasks_async.models", "batch_tasks_async.errors")

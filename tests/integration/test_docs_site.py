@@ -2,9 +2,10 @@
 
 mkdocstrings renders Markdown, so a docstring's ``:class:`X``` shows up as ``:class:`` text.
 The site is built once per session into a temporary directory (about ten seconds); without
-mkdocs (the ``docs`` extra) the test is skipped. Fix a failure by writing the reference as
-Markdown (``[`X`][batch_tasks_async.X]``), or run ``python docs/_hooks/sphinx_roles.py
-batch_tasks_async``.
+mkdocs (the ``docs`` extra, as in ``nox -s tests``) the test is skipped, and CI's strict docs
+build catches the same thing through the ``docs/_hooks/sphinx_roles.py`` hook. Fix a failure
+by writing the reference as Markdown (``[`X`][batch_tasks_async.X]``), or run
+``python docs/_hooks/sphinx_roles.py batch_tasks_async``.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The site, built strictly into a temporary directory."""
     out = tmp_path_factory.mktemp("site")
     result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
+        [sys.executable, "-m", "mkdocs", "build", "--no-strict", "--site-dir", str(out)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -42,6 +43,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         env={"NO_MKDOCS_2_WARNING": "1", "PATH": "", "HOME": str(out)},
     )
     assert result.returncode == 0, result.stderr[-4000:]
+    (out / "build.log").write_text(result.stderr, encoding="utf-8")
     return out
 
 
@@ -49,10 +51,16 @@ def test_no_sphinx_role_is_rendered_literally(site: Path) -> None:
     found: list[str] = []
     for page in sorted(site.rglob("*.html")):
         text = page.read_text(encoding="utf-8")
-        for match in HTML_ROLE.finditer(text):
-            context = re.sub(r"<[^>]+>", "", text[match.start() : match.start() + 120])
-            found.append(f"{page.relative_to(site)}: {context.splitlines()[0]}")
+        found += [f"{page.relative_to(site)}: {role}" for role in _converter().literal_roles(text)]
+        # The pattern of this test and the hook's agree.
+        assert bool(HTML_ROLE.search(text)) == bool(_converter().literal_roles(text))
     assert not found, f"{len(found)} literal Sphinx role(s):\n" + "\n".join(found[:40])
+
+
+def test_the_build_has_no_warnings(site: Path) -> None:
+    """What ``mkdocs build --strict`` checks: no warning (the role hook's included)."""
+    warnings = [line for line in (site / "build.log").read_text().splitlines() if "WARNING" in line]
+    assert not warnings, "\n".join(warnings[:20])
 
 
 def test_every_public_name_has_a_reference_entry(site: Path) -> None:
