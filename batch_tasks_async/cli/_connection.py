@@ -36,11 +36,22 @@ from ..errors import ClientValidationError
 __all__ = [
     "DEFAULT_EMULATOR_ACCOUNT",
     "DEFAULT_EMULATOR_URL",
+    "ENVIRONMENT_VARIABLES",
+    "KEY_VARIABLES",
+    "NAME_VARIABLES",
+    "URL_VARIABLES",
     "ConnectionSettings",
     "connection_options",
     "is_loopback",
     "open_client",
 ]
+
+#: The environment variables of each setting, in the order they are read.
+URL_VARIABLES = ("BATCH_ACCOUNT_URL", "AZURE_BATCH_ENDPOINT")
+NAME_VARIABLES = ("BATCH_ACCOUNT_NAME", "AZURE_BATCH_ACCOUNT")
+KEY_VARIABLES = ("BATCH_ACCOUNT_KEY", "AZURE_BATCH_ACCESS_KEY")
+#: Every environment variable the connection options read.
+ENVIRONMENT_VARIABLES = URL_VARIABLES + NAME_VARIABLES + KEY_VARIABLES
 
 #: Where ``batch-tasks emulator`` listens by default.
 DEFAULT_EMULATOR_URL = "http://127.0.0.1:8765"
@@ -186,7 +197,7 @@ def connection_options(func: F) -> F:
         click.option(
             "--account-url",
             "account_url",
-            envvar=["BATCH_ACCOUNT_URL", "AZURE_BATCH_ENDPOINT"],
+            envvar=list(URL_VARIABLES),
             metavar="URL",
             help="Batch account URL, https://<account>.<region>.batch.azure.com "
             "[env: BATCH_ACCOUNT_URL, then AZURE_BATCH_ENDPOINT].",
@@ -194,7 +205,7 @@ def connection_options(func: F) -> F:
         click.option(
             "--account-name",
             "account_name",
-            envvar=["BATCH_ACCOUNT_NAME", "AZURE_BATCH_ACCOUNT"],
+            envvar=list(NAME_VARIABLES),
             metavar="NAME",
             help="Batch account name (default: the URL's first label) "
             "[env: BATCH_ACCOUNT_NAME, then AZURE_BATCH_ACCOUNT].",
@@ -202,7 +213,7 @@ def connection_options(func: F) -> F:
         click.option(
             "--account-key",
             "account_key",
-            envvar=["BATCH_ACCOUNT_KEY", "AZURE_BATCH_ACCESS_KEY"],
+            envvar=list(KEY_VARIABLES),
             metavar="KEY",
             help="Batch account key for Shared Key; without it Microsoft Entra ID is used "
             "[env: BATCH_ACCOUNT_KEY, then AZURE_BATCH_ACCESS_KEY].",

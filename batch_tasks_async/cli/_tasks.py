@@ -195,18 +195,10 @@ def _tasks_from_file(stream: IO[bytes], name: str) -> list[dict[str, Any]]:
 def create_command(
     *,
     job_id: str,
-    task_id: str | None,
-    command_line: str | None,
-    display_name: str | None,
-    env: tuple[str, ...],
-    resource_files: tuple[str, ...],
-    max_wall_clock_time: timedelta | None,
-    retention_time: timedelta | None,
-    max_task_retry_count: int | None,
-    required_slots: int | None,
     json_file: IO[bytes] | None,
     render: Renderer,
     connection: ConnectionSettings,
+    **flags: Any,
 ) -> None:
     """Add one task to JOB from flags, or the task(s) of --json-file.
 
@@ -215,18 +207,13 @@ def create_command(
     when some task was refused.
     """
     if json_file is not None:
-        flags = {
-            "--task-id": task_id,
-            "--command-line": command_line,
-            "--display-name": display_name,
-            "--env": env or None,
-            "--resource-file": resource_files or None,
-            "--max-wall-clock-time": max_wall_clock_time,
-            "--retention-time": retention_time,
-            "--max-task-retry-count": max_task_retry_count,
-            "--required-slots": required_slots,
-        }
-        clash = [name for name, value in flags.items() if value is not None]
+        clash = [
+            "--" + name.replace("_", "-").removesuffix("s")
+            if name == "resource_files"
+            else "--" + name.replace("_", "-")
+            for name, value in flags.items()
+            if value not in (None, ())
+        ]
         if clash:
             raise click.UsageError(
                 f"--json-file describes the task(s) whole: drop {', '.join(clash)}"
@@ -234,21 +221,9 @@ def create_command(
         tasks = _tasks_from_file(json_file, json_file.name)
         single = len(tasks) == 1
     else:
-        if task_id is None:
+        if flags["task_id"] is None:
             raise click.UsageError("missing option '--task-id' (or give --json-file)")
-        tasks = [
-            _task_from_flags(
-                task_id=task_id,
-                command_line=command_line,
-                display_name=display_name,
-                env=env,
-                resource_files=resource_files,
-                max_wall_clock_time=max_wall_clock_time,
-                retention_time=retention_time,
-                max_task_retry_count=max_task_retry_count,
-                required_slots=required_slots,
-            )
-        ]
+        tasks = [_task_from_flags(**flags)]
         single = True
 
     async def run() -> int:

@@ -14,6 +14,7 @@ from click.testing import CliRunner, Result
 
 from batch_tasks_async import BatchClient, SharedKeyCredential
 from batch_tasks_async.cli import cli
+from batch_tasks_async.cli._connection import ENVIRONMENT_VARIABLES
 from batch_tasks_async.emulator import EmulatorConfig, FaultConfig, RunningEmulator
 
 #: The ``emulator_factory`` fixture of ``conftest.py``: starts an emulator from a config.
@@ -64,14 +65,7 @@ def task_lines(ids: range, prefix: str = "t") -> list[str]:
 
 @pytest.fixture(autouse=True)
 def _no_ambient_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (
-        "BATCH_ACCOUNT_URL",
-        "BATCH_ACCOUNT_NAME",
-        "BATCH_ACCOUNT_KEY",
-        "AZURE_BATCH_ENDPOINT",
-        "AZURE_BATCH_ACCOUNT",
-        "AZURE_BATCH_ACCESS_KEY",
-    ):
+    for name in ENVIRONMENT_VARIABLES:
         monkeypatch.delenv(name, raising=False)
 
 

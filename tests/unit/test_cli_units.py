@@ -20,6 +20,7 @@ from batch_tasks_async.cli._common import DURATION
 from batch_tasks_async.cli._connection import (
     DEFAULT_EMULATOR_ACCOUNT,
     DEFAULT_EMULATOR_URL,
+    ENVIRONMENT_VARIABLES,
     ConnectionSettings,
     is_loopback,
     open_client,
@@ -47,14 +48,7 @@ KEY = "c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seQ=="
 
 @pytest.fixture(autouse=True)
 def _no_ambient_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (
-        "BATCH_ACCOUNT_URL",
-        "BATCH_ACCOUNT_NAME",
-        "BATCH_ACCOUNT_KEY",
-        "AZURE_BATCH_ENDPOINT",
-        "AZURE_BATCH_ACCOUNT",
-        "AZURE_BATCH_ACCESS_KEY",
-    ):
+    for name in ENVIRONMENT_VARIABLES:
         monkeypatch.delenv(name, raising=False)
 
 
