@@ -16,9 +16,11 @@ from ._credentials import (
     BearerTokenCredential,
     SharedKeyCredential,
 )
+from ._files import TaskFileDownload, TaskFileProperties
 from ._paging import AsyncPager, Page
 from ._pipeline import DEFAULT_API_VERSION, RetryPolicy
 from ._response import ResponseMetadata
+from ._wait_ledger import CompletedTask, TaskFailure, WaitProgress, WaitSummary
 
 __version__ = "0.1.0"
 
@@ -32,11 +34,17 @@ __all__ = [
     "BearerTokenCredential",
     "BulkProgress",
     "BulkRetryPolicy",
+    "CompletedTask",
     "Page",
     "ResponseMetadata",
     "RetryPolicy",
     "SharedKeyCredential",
     "TaskAddStream",
+    "TaskFailure",
+    "TaskFileDownload",
+    "TaskFileProperties",
+    "WaitProgress",
+    "WaitSummary",
     "__version__",
     "errors",
     "models",

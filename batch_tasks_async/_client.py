@@ -8,6 +8,8 @@ from typing import Self
 import httpx
 
 from ._credentials import BearerTokenCredential, SharedKeyCredential
+from ._files import FileOperations
+from ._jobs import JobOperations
 from ._operations import TaskOperations
 from ._pipeline import DEFAULT_API_VERSION, Credential, Pipeline, RetryPolicy
 from ._transport import make_transport
@@ -98,6 +100,10 @@ class BatchClient:
         self._credential = credential
         self.task = TaskOperations(self._pipeline)
         """The Task operations."""
+        self.job = JobOperations(self._pipeline)
+        """The Job operations tasks need (task counts)."""
+        self.file = FileOperations(self._pipeline)
+        """The Task file operations (list, read, properties, delete)."""
 
     @property
     def endpoint(self) -> str:

@@ -29,6 +29,7 @@ from ._paging import AsyncPager, Page
 from ._pipeline import CallState, Pipeline, RequestOptions, RetryPolicy, loads
 from ._response import ResponseMetadata
 from ._serialization import dumps, from_wire, parse_task_add_results
+from ._wait import TaskWaitMixin
 from .errors import ClientValidationError, ConflictError, ServiceError
 
 __all__ = ["TaskOperations"]
@@ -88,8 +89,11 @@ class _Done:
         return error.status_code == self.status_code and error.code == self.code
 
 
-class TaskOperations:
+class TaskOperations(TaskWaitMixin):
     """The Task operations, reached as ``client.task``.
+
+    Also ``wait`` and ``watch`` (from [`TaskWaitMixin`][batch_tasks_async._wait.TaskWaitMixin]):
+    wait for tasks to complete, with a summary of the failures.
 
     Every method takes the REST API's options as keyword arguments:
 

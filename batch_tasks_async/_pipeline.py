@@ -10,7 +10,6 @@ import email.utils
 import ipaddress
 import logging
 import platform
-import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -38,12 +37,14 @@ from ._credentials import (
     SharedKeyCredential,
     _TokenCache,
 )
+from ._retry import backoff, is_testing, parse_retry_after
 from .errors import (
     BatchConnectionError,
     BatchTimeoutError,
     ClientValidationError,
     ServiceError,
     TransportError,
+    body_excerpt,
     service_error_class,
 )
 
@@ -93,12 +94,16 @@ class RetryPolicy:
 
     Retried: connection failures, client-side timeouts, and the statuses in
     ``retry_statuses``. Waits honour ``Retry-After`` (seconds or an HTTP date, at most
-    ``max_retry_after``), otherwise grow exponentially with full jitter.
+    ``max_retry_after``), otherwise grow exponentially with jitter, by the one formula both
+    retry layers share ([`backoff`][batch_tasks_async._retry.backoff]).
+    [`set_testing`][batch_tasks_async._retry.set_testing] removes every wait in tests.
 
     Attributes:
         max_attempts: Attempts in all, the first included (1 disables retries).
-        backoff_initial: First backoff, in seconds.
+        backoff_initial: First backoff, in seconds; it doubles with each further attempt.
         backoff_max: Largest backoff, in seconds.
+        jitter: Fraction of each backoff that is randomized, from 0 (exact delays) to 1
+            (the default, "full jitter": uniform between 0 and the delay).
         max_retry_after: Largest ``Retry-After`` honoured, in seconds (longer asks are cut).
         total_timeout: No retry starts whose wait would end later than this many seconds after
             the first attempt began; ``None`` for no bound.
@@ -109,6 +114,7 @@ class RetryPolicy:
     max_attempts: int = 4
     backoff_initial: float = 0.5
     backoff_max: float = 30.0
+    jitter: float = 1.0
     max_retry_after: float = 60.0
     total_timeout: float | None = 120.0
     retry_statuses: frozenset[int] = frozenset({408, 429, 500, 502, 503, 504})
@@ -119,6 +125,10 @@ class RetryPolicy:
             raise ClientValidationError("RetryPolicy.max_attempts must be at least 1")
         if self.backoff_initial < 0 or self.backoff_max < 0 or self.max_retry_after < 0:
             raise ClientValidationError("RetryPolicy backoff values must not be negative")
+        if not 0.0 <= self.jitter <= 1.0:
+            raise ClientValidationError(
+                f"RetryPolicy.jitter must be between 0 and 1, got {self.jitter!r}"
+            )
 
     @classmethod
     def disabled(cls) -> RetryPolicy:
@@ -137,12 +147,13 @@ class RetryPolicy:
 
     def wait_for(self, error: BaseException | None, attempt: int) -> float:
         """Seconds to wait before attempt ``attempt + 1`` after ``error``."""
-        if not self.backoff:
+        if not self.backoff or is_testing():
             return 0.0
         if isinstance(error, ServiceError) and error.retry_after is not None:
             return min(max(error.retry_after.total_seconds(), 0.0), self.max_retry_after)
-        ceiling = min(self.backoff_max, self.backoff_initial * (2 ** (attempt - 1)))
-        return random.uniform(0.0, ceiling)
+        return backoff(
+            attempt, initial=self.backoff_initial, maximum=self.backoff_max, jitter=self.jitter
+        )
 
 
 class _PolicyWait(wait_base):
@@ -154,29 +165,13 @@ class _PolicyWait(wait_base):
         return self._policy.wait_for(error, retry_state.attempt_number)
 
 
-def parse_retry_after(headers: httpx.Headers) -> timedelta | None:
-    """Read ``retry-after-ms`` / ``x-ms-retry-after-ms`` / ``Retry-After`` (seconds or date)."""
-    for name in ("retry-after-ms", "x-ms-retry-after-ms"):
-        raw = headers.get(name)
-        if raw:
-            try:
-                return timedelta(milliseconds=max(float(raw), 0.0))
-            except ValueError:
-                pass
-    raw = headers.get("retry-after")
-    if not raw:
-        return None
-    try:
-        return timedelta(seconds=max(float(raw), 0.0))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(when - datetime.now(UTC), timedelta(0))
+#: The longest ``Retry-After`` kept on an error; each retry layer caps its waits further.
+_RETRY_AFTER_KEPT: Final = 86400.0
+
+
+def _retry_after(headers: httpx.Headers) -> timedelta | None:
+    seconds = parse_retry_after(headers, cap=_RETRY_AFTER_KEPT)
+    return None if seconds is None else timedelta(seconds=seconds)
 
 
 def _error_from_response(response: httpx.Response, client_request_id: str | None) -> ServiceError:
@@ -205,11 +200,10 @@ def _error_from_response(response: httpx.Response, client_request_id: str | None
                 if isinstance(item, dict) and "key" in item:
                     values[str(item["key"])] = str(item.get("value", ""))
     elif body:
-        snippet = body[:200].decode("utf-8", errors="replace")
         message = (
             f"the service answered {response.status_code} with a body that is not a Batch error "
             f"({len(body)} bytes, content-type {response.headers.get('content-type', 'none')!r}): "
-            f"{snippet}"
+            f"{body_excerpt(body)}"
         )
     else:
         message = (
@@ -223,7 +217,7 @@ def _error_from_response(response: httpx.Response, client_request_id: str | None
         values=values,
         request_id=response.headers.get("request-id"),
         client_request_id=response.headers.get("client-request-id") or client_request_id,
-        retry_after=parse_retry_after(response.headers),
+        retry_after=_retry_after(response.headers),
         headers={k.lower(): v for k, v in response.headers.items()},
         body=body,
     )
@@ -289,6 +283,8 @@ class RequestOptions:
     if_none_match: str | None = None
     if_modified_since: datetime | None = None
     if_unmodified_since: datetime | None = None
+    #: Further request headers of one operation (e.g. ``ocp-range``), sent as given.
+    extra_headers: tuple[tuple[str, str], ...] = ()
 
 
 class Pipeline:
@@ -382,6 +378,7 @@ class Pipeline:
             headers["if-modified-since"] = _http_date(options.if_modified_since)
         if options.if_unmodified_since is not None:
             headers["if-unmodified-since"] = _http_date(options.if_unmodified_since)
+        headers.update(options.extra_headers)
         return headers
 
     async def _authorize(self, request: httpx.Request) -> None:
@@ -402,6 +399,7 @@ class Pipeline:
         content: bytes | None,
         options: RequestOptions,
         state: CallState,
+        stream: bool = False,
     ) -> httpx.Response:
         headers = self._headers(options, state)
         if content is not None:
@@ -412,7 +410,7 @@ class Pipeline:
         await self._authorize(request)
         state.attempts += 1
         try:
-            response = await self.http.send(request)
+            response = await self.http.send(request, stream=stream)
         except httpx.TimeoutException as exc:
             sent = not isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
             state.ambiguous |= sent
@@ -434,6 +432,19 @@ class Pipeline:
                 client_request_id=state.client_request_id,
             ) from exc
         if response.status_code >= 300:
+            if stream:
+                try:
+                    await response.aread()  # the error body is small; it closes the stream
+                except httpx.HTTPError as exc:
+                    await response.aclose()
+                    raise BatchConnectionError(
+                        f"{method} {_safe_url(url)} answered {response.status_code} and its "
+                        f"error body could not be read: {type(exc).__name__}",
+                        request_sent=True,
+                        method=method,
+                        url=url,
+                        client_request_id=state.client_request_id,
+                    ) from exc
             error = _error_from_response(response, state.client_request_id)
             state.ambiguous |= outcome_unknown(error)
             raise error
@@ -448,6 +459,7 @@ class Pipeline:
         options: RequestOptions | None = None,
         retry_policy: RetryPolicy | None = None,
         state: CallState | None = None,
+        stream: bool = False,
     ) -> httpx.Response:
         """Send one logical call, retrying as ``retry_policy`` (or the client's) says.
 
@@ -458,9 +470,11 @@ class Pipeline:
             options: Per-call options (headers, conditions).
             retry_policy: Overrides the client's retry policy for this call.
             state: Receives what the call learnt (attempts, ambiguity); one is made if omitted.
+            stream: Return as soon as a successful response's headers arrive, its body unread
+                (the caller reads it with ``aiter_bytes()`` and must ``aclose()`` it).
 
         Returns:
-            The successful response, its body read.
+            The successful response, its body read (unless ``stream``).
 
         Raises:
             ServiceError: The service answered with an error status (after retries).
@@ -471,7 +485,9 @@ class Pipeline:
             state = CallState(client_request_id=options.client_request_id or str(uuid.uuid4()))
         policy = retry_policy or self.retry_policy
         if policy.max_attempts == 1:
-            return await self._send_once(method, url, content=content, options=options, state=state)
+            return await self._send_once(
+                method, url, content=content, options=options, state=state, stream=stream
+            )
         stop: stop_base = stop_after_attempt(policy.max_attempts)
         if policy.total_timeout is not None:
             stop = stop | stop_before_delay(policy.total_timeout)
@@ -486,7 +502,7 @@ class Pipeline:
         async for attempt in retrying:
             with attempt:
                 return await self._send_once(
-                    method, url, content=content, options=options, state=state
+                    method, url, content=content, options=options, state=state, stream=stream
                 )
         raise AssertionError(
             "unreachable: tenacity either returns or re-raises"
@@ -522,5 +538,4 @@ __all__ += [
     "RequestOptions",
     "loads",
     "outcome_unknown",
-    "parse_retry_after",
 ]

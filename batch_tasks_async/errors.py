@@ -5,10 +5,14 @@ Every exception the SDK raises on purpose derives from :class:`BatchError`::
     BatchError
     ├── ClientValidationError (also ValueError)   bad input, found before anything was sent
     │   └── TaskTooLargeError                       a task cannot fit in any request body
+    ├── ClientClosedError (also RuntimeError)       the client was used after close()
     ├── TransportError                              no HTTP response was received
     │   ├── BatchConnectionError                    connect / read / write failure
     │   └── BatchTimeoutError                       the client-side network timeout expired
-    ├── ServiceError                                the service answered with an error status
+    ├── ServiceError                                the service answered, with an error status
+    │   │                                           or with a reply the SDK cannot use
+    │   ├── ResponseDecodeError              a reply that cannot be used (not JSON, truncated,
+    │   │                                    wrong types, missing fields, bad encoding)
     │   ├── NotModifiedError                 304 (a conditional GET found no change)
     │   ├── BadRequestError                  400
     │   ├── AuthenticationError              401, 403 AuthenticationFailed
@@ -19,22 +23,28 @@ Every exception the SDK raises on purpose derives from :class:`BatchError`::
     │   ├── RequestBodyTooLargeError         413
     │   ├── ThrottledError                   429
     │   └── ServerError                      5xx
+    ├── WaitTimeoutError                            a wait on tasks ran out of time
+    ├── MissingTasksError                           a wait was given ids the job does not have
     └── CreateTasksError                            the bulk engine could not add every task
 
 :class:`TransportError` carries ``request_sent``: when it is true the request may have reached
 the service, so its outcome is *ambiguous* (it may or may not have been carried out).
 
 Exception text never contains credentials: messages are built only from the service's error
-body, status codes and identifiers.
+body, status codes and identifiers, and whatever an error stores (message, body, excerpt,
+headers) has ``Authorization`` values, Shared Key and bearer signatures and SAS ``sig=``
+parameters replaced by ``<redacted>`` (a gateway page may echo the request's headers).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
+    from ._wait_ledger import WaitSummary
     from .models import TaskAddCollectionResult, TaskAddResult
 
 __all__ = [
@@ -43,21 +53,78 @@ __all__ = [
     "BatchConnectionError",
     "BatchError",
     "BatchTimeoutError",
+    "ClientClosedError",
     "ClientValidationError",
     "ConflictError",
     "CreateTasksError",
+    "MissingTasksError",
     "NotFoundError",
     "NotModifiedError",
     "PermissionDeniedError",
     "PreconditionFailedError",
     "RequestBodyTooLargeError",
+    "ResponseDecodeError",
     "ServerError",
     "ServiceError",
     "TaskTooLargeError",
     "ThrottledError",
     "TransportError",
     "UnconfirmedTask",
+    "WaitTimeoutError",
+    "redact",
 ]
+
+#: Shown in place of a secret.
+REDACTED: Final = "<redacted>"
+
+# What a secret looks like in text a server echoed: an Authorization header or JSON member
+# (its whole value), a Shared Key or bearer signature anywhere, a SAS signature parameter.
+_SECRETS: Final = re.compile(
+    r"""(?P<head>authorization["']?\s*[:=]\s*["']?)[^\r\n"'<>,]+"""
+    r"""|(?P<scheme>\b(?:SharedKey(?:Lite)?\s+[^\s:"'<>]+:|Bearer\s+))[A-Za-z0-9+/=%._~-]+"""
+    r"""|(?P<sig>[?&]sig=)[^&\s"'<>]+""",
+    re.IGNORECASE,
+)
+_SECRETS_BYTES: Final = re.compile(_SECRETS.pattern.encode("ascii"), re.IGNORECASE)
+_MARKERS: Final = ("authorization", "sharedkey", "bearer", "sig=")
+
+
+def _replacement(match: re.Match[str]) -> str:
+    prefix = match.group("head") or match.group("scheme") or match.group("sig") or ""
+    return prefix + REDACTED
+
+
+def _replacement_bytes(match: re.Match[bytes]) -> bytes:
+    prefix = match.group("head") or match.group("scheme") or match.group("sig") or b""
+    return prefix + REDACTED.encode("ascii")
+
+
+def redact(text: str) -> str:
+    """``text`` with every credential it may echo replaced by ``<redacted>``.
+
+    Covers ``Authorization`` header lines and JSON members, ``SharedKey account:signature``,
+    ``Bearer token`` and SAS ``sig=`` parameters, in any letter case.
+    """
+    lowered = text.lower()
+    if not any(marker in lowered for marker in _MARKERS):
+        return text
+    return _SECRETS.sub(_replacement, text)
+
+
+def _redact_bytes(body: bytes) -> bytes:
+    lowered = body.lower()
+    if not any(marker.encode("ascii") in lowered for marker in _MARKERS):
+        return body
+    return _SECRETS_BYTES.sub(_replacement_bytes, body)
+
+
+def _redact_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
+    if not headers:
+        return {}
+    return {
+        name: REDACTED if name.lower() in ("authorization", "proxy-authorization") else redact(v)
+        for name, v in headers.items()
+    }
 
 
 class BatchError(Exception):
@@ -66,6 +133,13 @@ class BatchError(Exception):
 
 class ClientValidationError(BatchError, ValueError):
     """An argument was rejected before any request was sent."""
+
+
+class ClientClosedError(BatchError, RuntimeError):
+    """The client was used after [`close()`][batch_tasks_async.BatchClient.close].
+
+    Also a ``RuntimeError``, which httpx raised before this type existed.
+    """
 
 
 class TaskTooLargeError(ClientValidationError):
@@ -112,7 +186,7 @@ class TransportError(BatchError):
         self.method = method
         self.url = url
         self.client_request_id = client_request_id
-        super().__init__(message)
+        super().__init__(redact(message))
 
 
 class BatchConnectionError(TransportError):
@@ -137,6 +211,8 @@ class ServiceError(BatchError):
         retry_after: The delay the service asked for in ``Retry-After``, if any.
         headers: The response headers, lower-cased names.
         body: The raw response body.
+
+    Anything stored (message, values, headers, body) has credentials redacted.
     """
 
     def __init__(
@@ -154,13 +230,13 @@ class ServiceError(BatchError):
     ) -> None:
         self.status_code = status_code
         self.code = code
-        self.message = message
-        self.values: dict[str, str] = dict(values or {})
+        self.message = redact(message)
+        self.values: dict[str, str] = {k: redact(v) for k, v in (values or {}).items()}
         self.request_id = request_id
         self.client_request_id = client_request_id
         self.retry_after = retry_after
-        self.headers: dict[str, str] = dict(headers or {})
-        self.body = body
+        self.headers: dict[str, str] = _redact_headers(headers)
+        self.body = _redact_bytes(body)
         super().__init__(self._describe())
 
     def _describe(self) -> str:
@@ -201,6 +277,84 @@ def _rebuild_service_error(
     cls: type[ServiceError], status_code: int, kwargs: dict[str, Any]
 ) -> ServiceError:
     return cls(status_code, **kwargs)
+
+
+#: How many characters of a reply's body an unusable-reply error keeps as its excerpt.
+EXCERPT_CHARS: Final = 200
+
+
+def body_excerpt(body: bytes, limit: int = EXCERPT_CHARS) -> str:
+    """The first ``limit`` characters of ``body``, decoded leniently, credentials redacted."""
+    text = body[: limit * 4].decode("utf-8", errors="replace")[:limit]
+    return redact(text) + ("..." if len(body) > len(text.encode("utf-8", errors="replace")) else "")
+
+
+class ResponseDecodeError(ServiceError):
+    """The service sent a reply that the SDK cannot use.
+
+    For example a body that is not JSON, truncated JSON, bytes that are not UTF-8, members of
+    the wrong type or a required member missing. The status is usually a success status: the
+    operation may have been carried out even though its answer is unreadable.
+
+    Attributes:
+        excerpt: The first characters of the body (credentials redacted), to show what came.
+        reason: What was wrong with the reply.
+    """
+
+    def __init__(
+        self,
+        status_code: int,
+        *,
+        reason: str,
+        request_id: str | None = None,
+        client_request_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        body: bytes = b"",
+        code: str | None = None,
+        message: str = "",
+        values: Mapping[str, str] | None = None,
+        retry_after: timedelta | None = None,
+    ) -> None:
+        self.reason = redact(reason)
+        self.excerpt = body_excerpt(body)
+        if not message:
+            size = f"{len(body)} bytes" if body else "no body"
+            message = f"unusable reply to the request: {self.reason} ({size}"
+            message += f": {self.excerpt!r})" if body else ")"
+        super().__init__(
+            status_code,
+            code=code,
+            message=message,
+            values=values,
+            request_id=request_id,
+            client_request_id=client_request_id,
+            retry_after=retry_after,
+            headers=headers,
+            body=body,
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            _rebuild_decode_error,
+            (
+                self.status_code,
+                {
+                    "reason": self.reason,
+                    "code": self.code,
+                    "message": self.message,
+                    "values": self.values,
+                    "request_id": self.request_id,
+                    "client_request_id": self.client_request_id,
+                    "retry_after": self.retry_after,
+                    "headers": self.headers,
+                    "body": self.body,
+                },
+            ),
+        )
+
+
+def _rebuild_decode_error(status_code: int, kwargs: dict[str, Any]) -> ResponseDecodeError:
+    return ResponseDecodeError(status_code, **kwargs)
 
 
 class NotModifiedError(ServiceError):
@@ -300,6 +454,46 @@ class UnconfirmedTask:
 
     def __hash__(self) -> int:
         return hash((self.task_id, self.reason, self.ambiguous))
+
+
+class WaitTimeoutError(BatchError):
+    """``client.task.wait`` / ``watch`` reached its ``timeout`` before every task completed.
+
+    Attributes:
+        summary: What was known when time ran out (a
+            [`WaitSummary`][batch_tasks_async.WaitSummary] with ``done`` false).
+        timeout: The timeout, in seconds.
+    """
+
+    def __init__(self, summary: WaitSummary, timeout: float) -> None:
+        self.summary = summary
+        self.timeout = timeout
+        super().__init__(
+            f"tasks still pending after {timeout:g}s: {summary.completed} of {summary.total} "
+            f"completed ({summary.succeeded} succeeded, {summary.failed} failed)"
+        )
+
+
+class MissingTasksError(BatchError):
+    """A wait was given task ids that the job does not have.
+
+    Raised once every task of the job has completed and these ids were never seen.
+
+    Attributes:
+        task_ids: The ids not found, as given.
+        summary: The summary of the tasks that were found (``summary.missing`` lists the ids).
+    """
+
+    def __init__(self, summary: WaitSummary) -> None:
+        self.summary = summary
+        self.task_ids = list(summary.missing)
+        shown = ", ".join(repr(t) for t in self.task_ids[:5])
+        more = f" and {len(self.task_ids) - 5} more" if len(self.task_ids) > 5 else ""
+        super().__init__(
+            f"{len(self.task_ids)} task(s) waited on are not in the job: {shown}{more} "
+            f"(every other task completed: {summary.succeeded} succeeded, "
+            f"{summary.failed} failed)"
+        )
 
 
 class CreateTasksError(BatchError):

@@ -71,10 +71,13 @@ __all__ = [
     "ExitCodeRangeMapping",
     "ExitConditions",
     "ExitOptions",
+    "FileProperties",
     "HttpHeader",
     "JobAction",
     "MultiInstanceSettings",
     "NameValuePair",
+    "NodeFile",
+    "NodeFileListResult",
     "OutputFile",
     "OutputFileBlobContainerDestination",
     "OutputFileDestination",
@@ -1344,4 +1347,63 @@ class TaskCountsResult(_Model):
 
     task_counts: TaskCounts
     task_slot_counts: TaskSlotCounts
+    additional_properties: dict[str, Any] = attrs.field(factory=dict, eq=False)
+
+
+@attrs.define(kw_only=True)
+class FileProperties(_Model):
+    """The properties of a file on a Compute Node.
+
+    Attributes:
+        creation_time: The file creation time (not returned for files on Linux Compute Nodes).
+        last_modified: (required) The time at which the file was last modified.
+        content_length: (required) The length of the file, in bytes.
+        content_type: The content type of the file.
+        file_mode: The file mode attribute in octal format (only for files on Linux Compute
+            Nodes), e.g. ``"0o100644"``.
+        additional_properties: Wire properties this SDK version does not declare (including
+            ``odata.*`` annotations), kept so a round trip loses nothing. Not part of equality.
+    """
+
+    creation_time: datetime | None = None
+    last_modified: datetime
+    content_length: int = attrs.field(metadata={_INT64: True})
+    content_type: str | None = None
+    file_mode: str | None = None
+    additional_properties: dict[str, Any] = attrs.field(factory=dict, eq=False)
+
+
+@attrs.define(kw_only=True)
+class NodeFile(_Model):
+    """Information about a file or directory on a Compute Node (a Task's files included).
+
+    Attributes:
+        name: The file path, relative to the Task's directory.
+        url: The URL of the file.
+        is_directory: Whether the object represents a directory.
+        properties: The file properties (directories have none).
+        additional_properties: Wire properties this SDK version does not declare (including
+            ``odata.*`` annotations), kept so a round trip loses nothing. Not part of equality.
+    """
+
+    name: str | None = None
+    url: str | None = None
+    is_directory: bool | None = None
+    properties: FileProperties | None = None
+    additional_properties: dict[str, Any] = attrs.field(factory=dict, eq=False)
+
+
+@attrs.define(kw_only=True)
+class NodeFileListResult(_Model):
+    """The result of listing the files associated with a Task on a Compute Node.
+
+    Attributes:
+        value: The list of files.
+        odata_next_link: The URL to get the next set of results.
+        additional_properties: Wire properties this SDK version does not declare (including
+            ``odata.*`` annotations), kept so a round trip loses nothing. Not part of equality.
+    """
+
+    value: list[NodeFile] | None = None
+    odata_next_link: str | None = attrs.field(default=None, metadata={_WIRE_NAME: "odata.nextLink"})
     additional_properties: dict[str, Any] = attrs.field(factory=dict, eq=False)

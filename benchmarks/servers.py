@@ -198,6 +198,7 @@ def emulator_server(
         account_name=ACCOUNT_NAME,
         account_key=ACCOUNT_KEY,
         jobs=(BENCH_JOB, LIST_JOB, WARMUP_JOB),
+        lifecycle="instant",  # listed tasks read completed, as in the published results
         faults=fault_config,
     )
     command = [

@@ -8,6 +8,7 @@ Commands:
   progress and a report.
 * ``create``, ``list``, ``get``, ``update``, ``delete``, ``terminate``, ``reactivate``,
   ``subtasks``: the other Task operations.
+* ``wait``, ``files``, ``download``: wait for a job's tasks, list and read their files.
 * ``emulator``: run the local emulator.
 
 Every command takes ``-o/--output`` and ``--query`` and the connection options
@@ -35,6 +36,7 @@ from ._tasks import (
     terminate_command,
     update_command,
 )
+from ._wait import download_command, files_command, wait_command
 
 __all__ = ["cli", "main"]
 
@@ -69,6 +71,9 @@ cli.add_command(delete_command)
 cli.add_command(terminate_command)
 cli.add_command(reactivate_command)
 cli.add_command(subtasks_command)
+cli.add_command(wait_command)
+cli.add_command(files_command)
+cli.add_command(download_command)
 
 
 def _add_emulator_command() -> None:

@@ -21,6 +21,7 @@ from ._errors import EXIT_INCOMPLETE, EXIT_OK, CommandFailed, describe_error, ru
 from ._jsonl import MalformedLine, TaskReader
 from ._output import Renderer, stderr_console
 from ._progress import ProgressView
+from ._wait import wait_and_report, wait_options
 
 __all__ = ["SubmitOutcome", "describe_task_error", "resume_command", "submit_command"]
 
@@ -238,6 +239,10 @@ def resume_command(ctx: click.Context, *, job_id: str, source: str) -> str:
     help="Stop after this long; tasks not yet confirmed are reported.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+@click.option(
+    "--wait", "wait_", is_flag=True, help="Then wait until every task of JOB has completed."
+)
+@wait_options
 @output_options(default="none")
 @connection_options
 def submit_command(
@@ -250,6 +255,9 @@ def submit_command(
     max_tasks_per_request: int,
     deadline: float | None,
     quiet: bool,
+    wait_: bool,
+    timeout: float | None,
+    poll_interval: float,
     render: Renderer,
     connection: ConnectionSettings,
 ) -> None:
@@ -266,7 +274,8 @@ def submit_command(
     Exit status: 0 when every task was added (or, with --if-exists skip, already existed);
     3 when some failed, were not confirmed, or some lines were malformed; 1 when the run
     could not be carried out (e.g. authentication failed or the job does not exist); 130 on
-    Ctrl-C.
+    Ctrl-C. With --wait: then waits for every task of JOB (as `batch-tasks wait` does) and
+    exits 3 too when a task failed, 1 when --timeout passed first.
     """
     ctx = click.get_current_context()
     try:
@@ -367,7 +376,14 @@ def submit_command(
             outcome.summary_dict(interrupted=False, resume=resume if outcome.unconfirmed else None)
             | {"elapsed": round(time.monotonic() - started, 3)}
         )
-        return EXIT_OK if outcome.problems == 0 else EXIT_INCOMPLETE
+        code = EXIT_OK if outcome.problems == 0 else EXIT_INCOMPLETE
+        if wait_:
+            async with open_client(connection) as client:
+                waited = await wait_and_report(
+                    client, job_id, timeout=timeout, poll_interval=poll_interval, quiet=quiet
+                )
+            code = max(code, waited)
+        return code
 
     try:
         run_async(run, secrets=connection.secrets, interrupt_message=None)

@@ -30,11 +30,15 @@ Knobs (:class:`EmulatorConfig` field / CLI flag):
 * ``max_body_bytes`` (1,048,576): larger bodies answer 413 ``RequestBodyTooLarge`` with
   ``MaxLimit``. ``max_tasks_per_collection`` (100): more answers 400 ``InvalidPropertyValue``.
   ``max_results`` (1000): page size limit and default.
-* ``lifecycle``: ``"instant"`` (tasks complete as soon as they are read), ``"manual"`` (move
-  them with :meth:`RunningEmulator.advance_task` or ``POST
-  /_emulator/jobs/{j}/tasks/{t}/advance?to=running|completed``) or seconds spent in ``active``
-  and again in ``running``. **Exit codes** come from the command line: the last ``exit N`` in it
-  (``/bin/sh -c 'exit 3'``, ``cmd /c exit 3``) gives exit code N; anything else exits 0. A
+* ``lifecycle``: ``"auto"`` (default: a task reads ``active`` when added, then starts and
+  completes by itself after seeded times drawn from ``active_seconds`` and ``running_seconds``),
+  ``"instant"`` (tasks complete as soon as they are read), ``"manual"`` (move them with
+  :meth:`RunningEmulator.advance_task` or ``POST
+  /_emulator/jobs/{j}/tasks/{t}/advance?to=running|completed``) or fixed seconds spent in
+  ``active`` and again in ``running``. ``POST /_emulator/clock?advance=S`` moves the clock tasks
+  run on. **Exit codes**: the first matching ``exit_code_rules`` pattern, else the last ``exit N``
+  in the command line (``/bin/sh -c 'exit 3'``, ``cmd /c exit 3``), else the seeded
+  ``failure_rate`` (``failure_exit_code``), else 0. A
   non-zero exit completes the task with ``result: failure`` and ``failureInfo``
   ``FailureExitCode``; such a task can be reactivated. Terminate completes a task with
   ``failureInfo`` ``TaskEnded`` (409 ``TaskCompleted`` if already completed); reactivating a

@@ -25,7 +25,12 @@ import hmac
 from collections.abc import Iterable
 from urllib.parse import parse_qsl, unquote
 
-__all__ = ["SharedKeyVerifier", "sign"]
+from starlette.requests import Request
+
+from ._config import EmulatorConfig
+from ._errors import EmulatorHTTPError
+
+__all__ = ["Authenticator", "SharedKeyVerifier", "sign"]
 
 _HEADERS_TO_SIGN = (
     "content-encoding",
@@ -112,3 +117,52 @@ class SharedKeyVerifier:
                     if hmac.compare_digest(sign(self._key, string_to_sign), signature):
                         return True
         return False
+
+
+class Authenticator:
+    """Checks every Batch request against the configured key and bearer token."""
+
+    def __init__(self, config: EmulatorConfig) -> None:
+        self.config = config
+        self.verifier = (
+            SharedKeyVerifier(config.account_name, config.account_key)
+            if config.account_key
+            else None
+        )
+        self.required = self.verifier is not None or config.accept_bearer_token is not None
+
+    def check(self, request: Request) -> None:
+        """Return if ``request`` is authenticated; else raise 403 ``AuthenticationFailed``."""
+        if not self.required:
+            return
+        header = request.headers.get("authorization")
+        detail: str
+        if not header:
+            detail = "The request is missing the Authorization header."
+        elif header.startswith("Bearer "):
+            allowed = self.config.accept_bearer_token
+            token = header[7:].strip()
+            if allowed is not None and token and (allowed == "*" or token == allowed):
+                return
+            detail = "The bearer token is not valid for this account."
+        elif self.verifier is not None:
+            scope = request.scope
+            raw_path = scope.get("raw_path") or scope["path"].encode()
+            ok = self.verifier.verify(
+                header,
+                request.method,
+                raw_path.decode("latin-1"),
+                scope.get("query_string", b"").decode("latin-1"),
+                request.headers.items(),
+            )
+            if ok:
+                return
+            detail = (
+                "The MAC signature found in the HTTP request is not the same as any "
+                "computed signature."
+            )
+        else:
+            detail = "Shared Key authentication is not configured for this account."
+        raise EmulatorHTTPError(
+            403, "AuthenticationFailed", values=(("AuthenticationErrorDetail", detail),)
+        )

@@ -4,24 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+from typing import Any
 
 import click
 
-from ._config import DEFAULT_API_VERSIONS, EmulatorConfig, FaultConfig, Lifecycle
+from ._config import DEFAULT_API_VERSIONS, EmulatorConfig, FaultConfig
+from ._lifecycle_flags import lifecycle_fields, lifecycle_options
 
 __all__ = ["emulator_command"]
-
-
-def _lifecycle(value: str) -> Lifecycle:
-    if value in ("instant", "manual"):
-        return value  # type: ignore[return-value]
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise click.BadParameter("use 'instant', 'manual' or a number of seconds") from None
-    if seconds < 0:
-        raise click.BadParameter("seconds must not be negative")
-    return seconds
 
 
 _PROB = click.FloatRange(0.0, 1.0)
@@ -48,12 +38,7 @@ _PROB = click.FloatRange(0.0, 1.0)
 @click.option("--max-body-bytes", default=1_048_576, show_default=True, type=click.IntRange(1))
 @click.option("--max-tasks-per-collection", default=100, show_default=True, type=click.IntRange(1))
 @click.option("--max-results", default=1000, show_default=True, type=click.IntRange(1))
-@click.option(
-    "--lifecycle",
-    default="instant",
-    show_default=True,
-    help="'instant' (tasks complete at once), 'manual', or seconds per phase (active, running).",
-)
+@lifecycle_options
 @click.option(
     "--status-casing",
     type=click.Choice(["pascal", "lower"]),
@@ -95,7 +80,6 @@ def emulator_command(
     max_body_bytes: int,
     max_tasks_per_collection: int,
     max_results: int,
-    lifecycle: str,
     status_casing: str,
     no_shuffle: bool,
     seed: int,
@@ -114,6 +98,7 @@ def emulator_command(
     latency_ms: float,
     log_level: str,
     cpu: int | None,
+    **lifecycle: Any,
 ) -> None:
     """Run a local Azure Batch Task service emulator (with seeded fault injection)."""
     from ._server import serve_forever
@@ -146,7 +131,7 @@ def emulator_command(
             max_body_bytes=max_body_bytes,
             max_tasks_per_collection=max_tasks_per_collection,
             max_results=max_results,
-            lifecycle=_lifecycle(lifecycle),
+            **lifecycle_fields(lifecycle),
             status_casing="pascal" if status_casing == "pascal" else "lower",
             shuffle_results=not no_shuffle,
             faults=faults,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Iterable
 from typing import Literal
 
@@ -11,6 +13,7 @@ __all__ = [
     "ALL_OPERATIONS",
     "DEFAULT_API_VERSIONS",
     "EmulatorConfig",
+    "ExitCodeRule",
     "FaultConfig",
     "Lifecycle",
 ]
@@ -57,6 +60,10 @@ ALL_OPERATIONS: frozenset[str] = frozenset(
         "task_terminate",
         "task_reactivate",
         "task_counts",
+        "file_list",
+        "file_get",
+        "file_get_properties",
+        "file_delete",
         "job_add",
         "job_get",
         "job_delete",
@@ -64,10 +71,16 @@ ALL_OPERATIONS: frozenset[str] = frozenset(
     }
 )
 
-#: ``"instant"``: a task is completed as soon as it is added; ``"manual"``: tasks stay where they
-#: are until moved with :meth:`RunningEmulator.advance_task` (or ``POST /_emulator/advance``);
-#: a number of seconds: a task spends that long in ``active`` and again in ``running``.
-Lifecycle = Literal["instant", "manual"] | float
+#: ``"auto"`` (the default): a task reads ``active`` when added, then starts and completes by
+#: itself, spending a seeded time drawn from ``EmulatorConfig.active_seconds`` in ``active``
+#: and from ``EmulatorConfig.running_seconds`` in ``running``; ``"instant"``: a task is
+#: completed as soon as it is read; ``"manual"``: tasks stay where they are until moved with
+#: ``RunningEmulator.advance_task`` (or ``POST /_emulator/jobs/{job}/tasks/{task}/advance``);
+#: a number of seconds: a task spends exactly that long in ``active`` and again in ``running``.
+Lifecycle = Literal["auto", "instant", "manual"] | float
+
+#: A rule giving the exit code of every task whose command line matches a regular expression.
+ExitCodeRule = tuple[str, int]
 
 StatusCasing = Literal["pascal", "lower"]
 
@@ -102,10 +115,49 @@ def _check_operations(
 
 
 def _check_lifecycle(_inst: object, _attribute: attrs.Attribute[Lifecycle], value: object) -> None:
-    if value in ("instant", "manual"):
+    if value in ("auto", "instant", "manual"):
         return
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise ValueError(f"lifecycle must be 'instant', 'manual' or seconds >= 0, not {value!r}")
+        raise ValueError(
+            f"lifecycle must be 'auto', 'instant', 'manual' or seconds >= 0, not {value!r}"
+        )
+
+
+def _seconds_range(value: float | tuple[float, float] | list[float]) -> tuple[float, float]:
+    if isinstance(value, tuple | list):
+        low, high = value
+        return (float(low), float(high))
+    return (float(value), float(value))
+
+
+def _check_range(
+    _inst: object, attribute: attrs.Attribute[tuple[float, float]], value: tuple[float, float]
+) -> None:
+    low, high = value
+    if not (0.0 <= low <= high) or math.isinf(high):
+        raise ValueError(
+            f"{attribute.name} must be seconds 0 <= low <= high (finite), not {value!r}"
+        )
+
+
+def _rules(values: Iterable[tuple[str, int]]) -> tuple[ExitCodeRule, ...]:
+    return tuple((str(pattern), int(code)) for pattern, code in values)
+
+
+def _check_rules(
+    _inst: object,
+    attribute: attrs.Attribute[tuple[ExitCodeRule, ...]],
+    value: tuple[ExitCodeRule, ...],
+) -> None:
+    for pattern, code in value:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(
+                f"{attribute.name}: {pattern!r} is not a regular expression: {exc}"
+            ) from None
+        if not -(2**31) <= code < 2**31:
+            raise ValueError(f"{attribute.name}: exit code {code} is not a 32-bit integer")
 
 
 @attrs.frozen(kw_only=True)
@@ -189,8 +241,31 @@ class EmulatorConfig:
     max_tasks_per_collection: int = 100
     #: Largest (and default) page size of lists.
     max_results: int = 1000
-    #: Task lifecycle, see :data:`Lifecycle`.
-    lifecycle: Lifecycle = attrs.field(default="instant", validator=_check_lifecycle)
+    #: Task lifecycle, see [`Lifecycle`][batch_tasks_async.emulator.Lifecycle].
+    lifecycle: Lifecycle = attrs.field(default="auto", validator=_check_lifecycle)
+    #: Under ``lifecycle="auto"``: seconds a task stays ``active`` before it starts, drawn per
+    #: task (seeded by ``faults.seed``) between the two bounds; one number fixes it.
+    active_seconds: tuple[float, float] = attrs.field(
+        default=(0.5, 1.0), converter=_seconds_range, validator=_check_range
+    )
+    #: Under ``lifecycle="auto"``: seconds a task runs before it completes, drawn like
+    #: ``active_seconds``.
+    running_seconds: tuple[float, float] = attrs.field(
+        default=(1.0, 3.0), converter=_seconds_range, validator=_check_range
+    )
+    #: Exit codes by command line: ``(regular expression, exit code)`` pairs, the first rule
+    #: whose pattern is found in the command line wins. Before the literal ``exit N``.
+    exit_code_rules: tuple[ExitCodeRule, ...] = attrs.field(
+        default=(), converter=_rules, validator=_check_rules
+    )
+    #: Probability that a task no rule and no ``exit N`` decides exits with
+    #: ``failure_exit_code``,
+    #: drawn per task from ``faults.seed`` (the same task always gets the same answer).
+    failure_rate: float = attrs.field(default=0.0, validator=_probability)
+    #: Exit code (not 0) of the tasks that ``failure_rate`` fails.
+    failure_exit_code: int = attrs.field(
+        default=1, validator=attrs.validators.not_(attrs.validators.in_((0,)))
+    )
     #: Casing of add-collection ``status`` values: ``"pascal"`` (``Success``, as the live
     #: service answers in the recordings) or ``"lower"`` (``success``, as the spec spells it).
     status_casing: StatusCasing = "pascal"

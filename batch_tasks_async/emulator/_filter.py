@@ -49,6 +49,8 @@ TASK_PROPERTIES = frozenset(
 JOB_PROPERTIES = frozenset(
     {"id", "displayName", "state", "creationTime", "lastModified", "priority"}
 )
+#: Task files: the service documents ``startswith(name, '...')``.
+FILE_PROPERTIES = frozenset({"name"})
 
 _DATETIME_PROPS = {
     "creationTime",

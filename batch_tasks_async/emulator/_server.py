@@ -25,6 +25,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from ._app import TRANSPORT_EXTENSION, create_app
 from ._config import EmulatorConfig
+from ._lifecycle_flags import lifecycle_args
 from ._state import Store
 
 __all__ = [
@@ -272,9 +273,9 @@ def config_to_args(config: EmulatorConfig) -> list[str]:
         "--max-body-bytes", str(config.max_body_bytes),
         "--max-tasks-per-collection", str(config.max_tasks_per_collection),
         "--max-results", str(config.max_results),
-        "--lifecycle", str(config.lifecycle),
         "--status-casing", config.status_casing,
     ]  # fmt: skip
+    args += lifecycle_args(config)
     if not config.shuffle_results:
         args.append("--no-shuffle")
     faults = config.faults

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import bisect
 import random
-import re
 import threading
 import time
 from collections import Counter, defaultdict
@@ -19,28 +18,18 @@ from email.utils import formatdate
 from typing import Any
 
 from ._config import EmulatorConfig
+from ._files import TaskFile, task_files
+from ._lifecycle import Schedule, exit_code_of
 
 __all__ = ["JobRecord", "Stats", "Store", "TaskRecord", "exit_code_of", "iso", "valid_id"]
 
 MAX_TIMESPAN = "P10675199DT2H48M5.4775807S"
 _ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
-_EXIT = re.compile(r"(?:^|[\s;&|('\"])exit\s+(-?\d+)", re.IGNORECASE)
 
 
 def valid_id(value: object) -> bool:
     """Batch ids: 1 to 64 letters, digits, hyphens and underscores."""
     return isinstance(value, str) and 0 < len(value) <= 64 and all(ch in _ID_CHARS for ch in value)
-
-
-def exit_code_of(command_line: object) -> int:
-    """The exit code a task "returns": the last ``exit N`` in its command line, else 0.
-
-    ``/bin/sh -c 'exit 3'`` and ``cmd /c exit 3`` both complete with exit code 3.
-    """
-    if not isinstance(command_line, str):
-        return 0
-    found = _EXIT.findall(command_line)
-    return int(found[-1]) if found else 0
 
 
 def iso(ts: float) -> str:
@@ -59,6 +48,7 @@ class TaskRecord:
     __slots__ = (
         "body",
         "created",
+        "due",
         "end_time",
         "etag",
         "exit_code",
@@ -86,8 +76,11 @@ class TaskRecord:
         self.end_time: float | None = None
         self.exit_code: int | None = None
         self.failure_info: dict[str, Any] | None = None
+        #: When the automatic lifecycle moves the task on (computed when first needed).
+        self.due: float | None = None
 
     def move(self, state: str, at: float) -> None:
+        self.due = None
         self.prev_state = self.state
         self.prev_state_time = self.state_time
         self.state = state
@@ -109,6 +102,7 @@ class JobRecord:
         "bucket_time",
         "bucket_tokens",
         "created",
+        "deleted_files",
         "etag",
         "id",
         "last_modified",
@@ -123,6 +117,8 @@ class JobRecord:
         self.last_modified = now
         self.etag = etag
         self.tasks: dict[str, TaskRecord] = {}
+        #: Task files a client deleted, by task key (only tasks with deletions have an entry).
+        self.deleted_files: dict[str, set[str]] = {}
         self.sorted_keys: list[str] | None = None
         self.bucket_tokens: float | None = None
         self.bucket_time = now
@@ -135,6 +131,11 @@ class JobRecord:
             if isinstance(value, int):
                 return value
         return 0
+
+    @property
+    def uses_task_dependencies(self) -> bool:
+        """Whether the job was created with ``usesTaskDependencies: true``."""
+        return self.body.get("usesTaskDependencies") is True
 
     def keys_sorted(self) -> list[str]:
         """Task keys in the service's list order (case-insensitive id order), cached."""
@@ -192,18 +193,23 @@ class Store:
         self.stats = Stats()
         self._etag_counter = 0
         self._clock_offset = 0.0
-        lifecycle = config.lifecycle
-        self.phase_seconds: float | None = (
-            None if lifecycle in ("instant", "manual") else float(lifecycle)
-        )
-        self.instant = lifecycle == "instant"
+        self.schedule = Schedule(config)
         for job_id in config.jobs:
             self.add_job({"id": job_id, "poolInfo": {"poolId": "emulator-pool"}})
 
     # -- clock and etags -------------------------------------------------------------------
 
     def now(self) -> float:
+        """The emulator's clock: wall time plus every ``advance_clock``."""
         return time.time() + self._clock_offset
+
+    def advance_clock(self, seconds: float) -> float:
+        """Move the emulator's clock ``seconds`` forward (tasks run on it); the new time."""
+        if not seconds >= 0 or seconds == float("inf"):
+            raise ValueError(f"seconds must be finite and >= 0, not {seconds!r}")
+        with self.lock:
+            self._clock_offset += seconds
+        return self.now()
 
     def next_etag(self, now: float | None = None) -> str:
         """A fresh ETag, ``0x8D`` and 13 hex digits like the service's (strictly increasing)."""
@@ -235,26 +241,108 @@ class Store:
     def get_job(self, job_id: str) -> JobRecord | None:
         return self.jobs.get(job_id.lower())
 
+    def delete_job(self, job: JobRecord) -> None:
+        """Forget ``job`` and its tasks."""
+        with self.lock:
+            self.jobs.pop(job.id.lower(), None)
+
+    def iter_jobs(self, after: str | None) -> Iterator[tuple[str, JobRecord]]:
+        """Jobs in list order (case-insensitive id order), starting after the key ``after``."""
+        jobs = self.jobs
+        for key in sorted(jobs):
+            if after is not None and key <= after:
+                continue
+            job = jobs.get(key)
+            if job is not None:
+                yield key, job
+
+    # -- tasks -------------------------------------------------------------------------------
+
+    def commit_task(self, job: JobRecord, body: dict[str, Any], now: float) -> TaskRecord:
+        """Store a validated task body in ``job`` (the caller holds ``lock``) and count it."""
+        record = TaskRecord(body, now, self.next_etag(now))
+        job.tasks[record.id.lower()] = record
+        if job.sorted_keys is not None:
+            job.sorted_keys = None
+        stats = self.stats
+        stats.tasks_committed += 1
+        stats.tasks_committed_per_job[job.id] += 1
+        stats.task_commit_counts[(job.id, record.id)] += 1
+        return record
+
+    def has_task(self, job: JobRecord, task_id: str) -> bool:
+        """Whether ``job`` holds a task ``task_id`` (case-insensitively)."""
+        return task_id.lower() in job.tasks
+
+    def update_task(self, task: TaskRecord, constraints: dict[str, Any] | None) -> None:
+        """Replace the task's constraints (``None`` restores the defaults) and touch it."""
+        with self.lock:
+            new_body = dict(task.body)
+            if constraints is None:
+                new_body.pop("constraints", None)
+            else:
+                new_body["constraints"] = constraints
+            task.body = new_body
+            now = self.now()
+            task.etag = self.next_etag(now)
+            task.last_modified = now
+
+    def delete_task(self, job: JobRecord, task: TaskRecord) -> None:
+        """Forget ``task``."""
+        with self.lock:
+            key = task.id.lower()
+            job.tasks.pop(key, None)
+            job.deleted_files.pop(key, None)
+            job.sorted_keys = None
+
+    # -- task files --------------------------------------------------------------------------
+
+    def task_files(self, job: JobRecord, task: TaskRecord) -> dict[str, TaskFile] | None:
+        """The files of ``task``'s directory by path; ``None`` before the task has started."""
+        if task.start_time is None:
+            return None
+        return task_files(
+            task_id=task.id,
+            body=task.body,
+            start_time=task.start_time,
+            end_time=task.end_time,
+            exit_code=task.exit_code,
+            failure_info=task.failure_info,
+            deleted=job.deleted_files.get(task.id.lower(), frozenset()),
+        )
+
+    def delete_task_file(self, job: JobRecord, task: TaskRecord, path: str) -> None:
+        """Delete the file or directory ``path`` (normalized) of ``task``."""
+        with self.lock:
+            job.deleted_files.setdefault(task.id.lower(), set()).add(path)
+
     # -- lifecycle ---------------------------------------------------------------------------
 
     def settle(self, job: JobRecord, task: TaskRecord, now: float | None = None) -> None:
-        """Move ``task`` along the configured schedule up to ``now``."""
+        """Move ``task`` along the configured lifecycle up to ``now``."""
         if task.state == "completed":
             return
-        if self.instant:
-            at = now if now is not None else self.now()
+        mode = self.schedule.mode
+        if mode == "manual":
+            return
+        at = now if now is not None else self.now()
+        if mode == "instant":
             if task.state == "active":
                 self._start(task, at)
             self._complete(job, task, at)
             return
-        step = self.phase_seconds
-        if step is None:
-            return
-        at = now if now is not None else self.now()
-        if task.state == "active" and at >= task.state_time + step:
-            self._start(task, task.state_time + step)
-        if task.state == "running" and at >= task.state_time + step:
-            self._complete(job, task, task.state_time + step)
+        while True:
+            due = task.due
+            if due is None:
+                due = task.state_time + self.schedule.phase_seconds(job.id, task.id, task.state)
+                task.due = due
+            if at < due:
+                return
+            if task.state == "active":
+                self._start(task, due)
+            else:
+                self._complete(job, task, due)
+                return
 
     def _start(self, task: TaskRecord, at: float) -> None:
         task.move("running", at)
@@ -263,7 +351,7 @@ class Store:
     def _complete(self, job: JobRecord, task: TaskRecord, at: float) -> None:
         task.move("completed", at)
         task.end_time = at
-        code = exit_code_of(task.body.get("commandLine"))
+        code = self.schedule.exit_code(job.id, task.id, task.body.get("commandLine"))
         task.exit_code = code
         if code != 0:
             task.failure_info = {
@@ -293,6 +381,11 @@ class Store:
         task.last_modified = now
 
     def terminate(self, task: TaskRecord) -> None:
+        """Complete ``task`` with ``failureInfo`` ``TaskEnded``."""
+        with self.lock:
+            self._terminate(task)
+
+    def _terminate(self, task: TaskRecord) -> None:
         now = self.now()
         task.move("completed", now)
         task.end_time = now
@@ -305,7 +398,13 @@ class Store:
         task.etag = self.next_etag()
         task.last_modified = now
 
-    def reactivate(self, task: TaskRecord) -> None:
+    def reactivate(self, job: JobRecord, task: TaskRecord) -> None:
+        """Put a completed task back to ``active``, forgetting how it ran (and its files)."""
+        with self.lock:
+            job.deleted_files.pop(task.id.lower(), None)
+            self._reactivate(task)
+
+    def _reactivate(self, task: TaskRecord) -> None:
         now = self.now()
         task.move("active", now)
         task.start_time = task.end_time = None
@@ -478,15 +577,23 @@ class Store:
             if task is not None:
                 yield key, task
 
-    def counts(self, job: JobRecord) -> dict[str, int]:
+    def counts(self, job: JobRecord) -> tuple[dict[str, int], dict[str, int]]:
+        """The job's task counts and task slot counts (``GET /jobs/{job}/taskcounts``)."""
         now = self.now()
         counts = {"active": 0, "running": 0, "completed": 0, "succeeded": 0, "failed": 0}
+        slots = dict.fromkeys(counts, 0)
         for task in job.tasks.values():
             self.settle(job, task, now)
-            counts[task.state] += 1
-            if task.state == "completed":
-                counts["failed" if task.failed else "succeeded"] += 1
-        return counts
+            n = task.body.get("requiredSlots", 1)
+            n = n if isinstance(n, int) else 1
+            state = task.state
+            counts[state] += 1
+            slots[state] += n
+            if state == "completed":
+                outcome = "failed" if task.failed else "succeeded"
+                counts[outcome] += 1
+                slots[outcome] += n
+        return counts, slots
 
     def find_task(self, job_id: str, task_id: str) -> tuple[JobRecord, TaskRecord]:
         """In-process lookup used by the handle; raises ``KeyError``."""

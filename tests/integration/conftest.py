@@ -38,7 +38,10 @@ def emulator_factory() -> Iterator[EmulatorFactory]:
 
 @pytest.fixture
 def emulator(emulator_factory: EmulatorFactory) -> RunningEmulator:
-    """A running emulator: Shared Key auth (``ACCOUNT_NAME``/``ACCOUNT_KEY``), job ``job-1``."""
+    """A running emulator: Shared Key auth (``ACCOUNT_NAME``/``ACCOUNT_KEY``), job ``job-1``,
+    the ``instant`` lifecycle (a task is completed as soon as it is read)."""
     return emulator_factory(
-        EmulatorConfig(account_name=ACCOUNT_NAME, account_key=ACCOUNT_KEY, jobs=("job-1",))
+        EmulatorConfig(
+            account_name=ACCOUNT_NAME, account_key=ACCOUNT_KEY, jobs=("job-1",), lifecycle="instant"
+        )
     )

@@ -205,7 +205,9 @@ def test_if_match_is_sent(emulator: RunningEmulator) -> None:
 
 def test_subtasks_of_a_multi_instance_task(emulator_factory: EmulatorFactory) -> None:
     emulator = emulator_factory(
-        EmulatorConfig(account_name=ACCOUNT_NAME, account_key=ACCOUNT_KEY, jobs=("j",))
+        EmulatorConfig(
+            account_name=ACCOUNT_NAME, account_key=ACCOUNT_KEY, jobs=("j",), lifecycle="instant"
+        )
     )
     add_tasks(
         emulator,

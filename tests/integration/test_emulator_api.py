@@ -10,7 +10,6 @@ from contextlib import asynccontextmanager
 from email.utils import formatdate
 from typing import Any
 
-import anyio
 import attrs
 import httpx
 import pytest
@@ -381,11 +380,129 @@ async def test_timed_lifecycle() -> None:
     async with client_for(EmulatorConfig(jobs=("job-1",), lifecycle=0.05)) as client:
         await add_collection(client, [{"id": "t", "commandLine": "exit 2"}])
         assert (await client.get("/jobs/job-1/tasks/t", params=V)).json()["state"] == "active"
-        await anyio.sleep(0.12)
+        r = await client.post("/_emulator/clock", params={"advance": "0.12"})
+        assert r.status_code == 200
+        assert r.json()["now"].endswith("Z")
         task = (await client.get("/jobs/job-1/tasks/t", params=V)).json()
         assert task["state"] == "completed"
         assert task["previousState"] == "running"
         assert task["executionInfo"]["exitCode"] == 2
+
+
+async def test_clock_refuses_bad_advances(client: httpx.AsyncClient) -> None:
+    for bad in ("-1", "soon", "nan", "inf"):
+        r = await client.post("/_emulator/clock", params={"advance": bad})
+        assert r.status_code == 400, bad
+        assert bad in r.json()["error"]
+
+
+def counts_of(body: dict[str, Any]) -> tuple[int, ...]:
+    c = body["taskCounts"]
+    return (c["active"], c["running"], c["completed"], c["succeeded"], c["failed"])
+
+
+async def test_default_lifecycle_runs_every_task_to_completion() -> None:
+    """Added tasks read active, then run and complete by themselves within four seconds."""
+    async with client_for(EmulatorConfig(jobs=("job-1",))) as client:
+        store = client.app.state.store  # type: ignore[attr-defined]
+        for start in range(0, 300, 100):
+            await add_collection(client, tasks(100, prefix=f"t{start}-"))
+        await add_collection(client, [{"id": "boom", "commandLine": "/bin/sh -c 'exit 7'"}])
+        r = await client.get("/jobs/job-1/taskcounts", params=V)
+        assert counts_of(r.json()) == (301, 0, 0, 0, 0)
+        task = (await client.get("/jobs/job-1/tasks/boom", params=V)).json()
+        assert task["state"] == "active"
+        assert "startTime" not in task["executionInfo"]
+        # An active task can be updated and terminated (the official clients' usual calls).
+        r = await client.put("/jobs/job-1/tasks/t0-1", params=V, json={"constraints": {}})
+        assert r.status_code == 200
+        assert (await client.post("/jobs/job-1/tasks/t0-2/terminate", params=V)).status_code == 204
+
+        store.advance_clock(1.0)  # every task has left active (0.5 to 1.0 s) but none ended
+        r = await client.get("/jobs/job-1/taskcounts", params=V)
+        assert counts_of(r.json()) == (0, 300, 1, 0, 1)
+        listed = (await client.get("/jobs/job-1/tasks", params=V)).json()["value"]
+        assert {t["state"] for t in listed if t["id"] != "t0-2"} == {"running"}
+        assert all(t["nodeInfo"]["nodeId"] for t in listed if t["state"] == "running")
+
+        store.advance_clock(3.0)  # 1.0 + 3.0: everything has completed
+        r = await client.get("/jobs/job-1/taskcounts", params=V)
+        assert counts_of(r.json()) == (0, 0, 301, 299, 2)
+        task = (await client.get("/jobs/job-1/tasks/boom", params=V)).json()
+        info = task["executionInfo"]
+        assert (task["state"], info["exitCode"], info["result"]) == ("completed", 7, "failure")
+        assert task["previousState"] == "running"
+        start, end = info["startTime"], info["endTime"]
+        assert task["creationTime"] < start < end == task["stateTransitionTime"]
+
+
+async def test_default_lifecycle_spreads_completions() -> None:
+    """Per-task times are drawn, so completions arrive over time, not all at once."""
+    config = EmulatorConfig(jobs=("job-1",), active_seconds=0.0, running_seconds=(1.0, 9.0))
+    async with client_for(config) as client:
+        store = client.app.state.store  # type: ignore[attr-defined]
+        await add_collection(client, tasks(100))
+        seen = []
+        for _ in range(4):
+            store.advance_clock(2.0)
+            r = await client.get("/jobs/job-1/taskcounts", params=V)
+            seen.append(r.json()["taskCounts"]["completed"])
+        assert seen == sorted(seen)
+        assert 0 < seen[0] < seen[1] < seen[2] < 100
+        assert seen[3] >= seen[2]
+
+
+async def test_a_reactivated_task_runs_again() -> None:
+    async with client_for(EmulatorConfig(jobs=("job-1",), active_seconds=0.1)) as client:
+        store = client.app.state.store  # type: ignore[attr-defined]
+        await add_collection(client, [{"id": "r", "commandLine": "exit 1"}])
+        store.advance_clock(5.0)
+        task = (await client.get("/jobs/job-1/tasks/r", params=V)).json()
+        assert task["executionInfo"]["exitCode"] == 1
+        assert (await client.post("/jobs/job-1/tasks/r/reactivate", params=V)).status_code == 204
+        assert (await client.get("/jobs/job-1/tasks/r", params=V)).json()["state"] == "active"
+        store.advance_clock(5.0)
+        task = (await client.get("/jobs/job-1/tasks/r", params=V)).json()
+        assert task["state"] == "completed"
+        assert task["executionInfo"]["exitCode"] == 1
+
+
+async def completed_exit_codes(
+    config: EmulatorConfig, values: list[dict[str, Any]]
+) -> dict[str, int]:
+    async with client_for(config) as client:
+        store = client.app.state.store  # type: ignore[attr-defined]
+        for start in range(0, len(values), 100):
+            await add_collection(client, values[start : start + 100])
+        store.advance_clock(10.0)
+        listed = (await client.get("/jobs/job-1/tasks", params=V)).json()["value"]
+        assert {t["state"] for t in listed} == {"completed"}
+        return {t["id"]: t["executionInfo"]["exitCode"] for t in listed}
+
+
+async def test_exit_codes_from_rules_literal_exits_and_a_seeded_failure_rate() -> None:
+    config = EmulatorConfig(
+        jobs=("job-1",),
+        exit_code_rules=((r"flaky", 3), (r"^python .*\.py$", 0)),
+        failure_rate=0.25,
+        failure_exit_code=42,
+    )
+    values = tasks(400, prefix="n")
+    values += [
+        {"id": "rule", "commandLine": "run flaky step; exit 9"},
+        {"id": "literal", "commandLine": "cmd /c exit 5"},
+        {"id": "py", "commandLine": "python job.py"},
+    ]
+    codes = await completed_exit_codes(config, values)
+    assert (codes["rule"], codes["literal"], codes["py"]) == (3, 5, 0)
+    failed = {task_id for task_id, code in codes.items() if task_id.startswith("n") and code}
+    assert {codes[task_id] for task_id in failed} == {42}
+    assert 60 <= len(failed) <= 140  # 25 % of 400, give or take
+    # Same seed, same tasks: the same tasks fail, whatever order they are read in.
+    again = await completed_exit_codes(config, list(reversed(values)))
+    assert again == codes
+    other = await completed_exit_codes(attrs.evolve(config, faults=FaultConfig(seed=1)), values)
+    assert {t for t, code in other.items() if t.startswith("n") and code} != failed
 
 
 async def test_update_with_if_match(client: httpx.AsyncClient) -> None:
@@ -448,7 +565,11 @@ async def test_subtasks(client: httpx.AsyncClient) -> None:
     await add_collection(
         client,
         [
-            {"id": "mi", "commandLine": "x", "multiInstanceSettings": {"numberOfInstances": 3}},
+            {
+                "id": "mi",
+                "commandLine": "x",
+                "multiInstanceSettings": {"numberOfInstances": 3, "coordinationCommandLine": "c"},
+            },
             {"id": "single", "commandLine": "x"},
         ],
     )
@@ -475,7 +596,8 @@ async def test_job_api(client: httpx.AsyncClient) -> None:
     r = await client.post("/jobs", params=V, json={"id": "Job-2", "poolInfo": {"poolId": "p"}})
     assert r.status_code == 201
     assert r.headers["location"] == "http://emu/jobs/Job-2"
-    assert_error(await client.post("/jobs", params=V, json={"id": "job-2"}), 409, "JobExists")
+    again = {"id": "job-2", "poolInfo": {"poolId": "p"}}
+    assert_error(await client.post("/jobs", params=V, json=again), 409, "JobExists")
     assert_error(
         await client.post("/jobs", params=V, json={"x": 1}), 400, "MissingRequiredProperty"
     )
@@ -677,3 +799,364 @@ async def test_stats_and_reset(client: httpx.AsyncClient) -> None:
     assert (await client.get("/jobs/job-1/tasks", params=V)).json()["value"] == []
     r = await client.post("/_emulator/jobs/job-1/tasks/none/advance")
     assert r.status_code == 404
+
+
+# -- task files -----------------------------------------------------------------------------------
+
+FILE_TASK = {
+    "id": "f",
+    "commandLine": "/bin/sh -c 'echo hi; exit 3'",
+    "resourceFiles": [
+        {"httpUrl": "https://example.com/input.csv", "filePath": "data/input.csv"},
+        {"storageContainerUrl": "https://acct.blob.core.windows.net/c", "filePath": "models"},
+    ],
+}
+
+
+async def started_task(client: httpx.AsyncClient, body: dict[str, Any] = FILE_TASK) -> None:
+    await add_collection(client, [body])
+    store = client.app.state.store  # type: ignore[attr-defined]
+    job = store.jobs["job-1"]
+    store.advance(job, job.tasks[body["id"].lower()], "completed")
+
+
+async def test_files_of_a_task_that_has_not_started_are_unavailable(
+    client: httpx.AsyncClient,
+) -> None:
+    await add_collection(client, [FILE_TASK])
+    r = await client.get("/jobs/job-1/tasks/f/files", params=V)
+    assert_error(r, 409, "TaskFilesUnavailable")
+    r = await client.get("/jobs/job-1/tasks/f/files/stdout.txt", params=V)
+    assert_error(r, 409, "TaskFilesUnavailable")
+    assert_error(await client.get("/jobs/job-1/tasks/nope/files", params=V), 404, "TaskNotFound")
+    assert_error(await client.get("/jobs/nope/tasks/f/files", params=V), 404, "JobNotFound")
+
+
+async def test_list_task_files_as_recorded(client: httpx.AsyncClient) -> None:
+    await started_task(client)
+    r = await client.get("/jobs/job-1/tasks/f/files", params=V)
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "application/json;odata=minimalmetadata"
+    body = r.json()
+    assert body["odata.metadata"] == "http://emu/$metadata#files"
+    assert [f["name"] for f in body["value"]] == ["stderr.txt", "stdout.txt", "wd"]
+    stdout = body["value"][1]
+    assert stdout["url"] == "http://emu/jobs/job-1/tasks/f/files/stdout.txt"
+    assert stdout["isDirectory"] is False
+    props = stdout["properties"]
+    assert set(props) == {"lastModified", "contentLength", "contentType", "fileMode"}
+    assert props["contentType"] == "text/plain"
+    assert props["fileMode"] == "0o100644"
+    assert isinstance(props["contentLength"], str)
+    assert int(props["contentLength"]) > 0
+    assert body["value"][2] == {
+        "name": "wd", "url": "http://emu/jobs/job-1/tasks/f/files/wd", "isDirectory": True
+    }  # fmt: skip
+
+    r = await client.get("/jobs/job-1/tasks/f/files", params={**V, "recursive": "True"})
+    names = [f["name"] for f in r.json()["value"]]
+    assert names == [
+        "stderr.txt", "stdout.txt", "wd", "wd/data", "wd/data/input.csv", "wd/models"
+    ]  # fmt: skip
+    r = await client.get(
+        "/jobs/job-1/tasks/f/files",
+        params={**V, "recursive": "true", "$filter": "startswith(name, 'wd/d')"},
+    )
+    assert [f["name"] for f in r.json()["value"]] == ["wd/data", "wd/data/input.csv"]
+    r = await client.get("/jobs/job-1/tasks/f/files", params={**V, "recursive": "maybe"})
+    assert values_of(assert_error(r, 400, "InvalidQueryParameterValue"))["QueryParameterName"] == (
+        "recursive"
+    )
+    r = await client.get("/jobs/job-1/tasks/f/files", params={**V, "$filter": "size gt 3"})
+    assert_error(r, 400, "InvalidQueryParameterValue")
+
+
+async def test_list_task_files_in_pages(client: httpx.AsyncClient) -> None:
+    await started_task(client)
+    names: list[str] = []
+    url: str | None = "/jobs/job-1/tasks/f/files"
+    params: dict[str, str] | None = {**V, "recursive": "true", "maxresults": "2"}
+    while url is not None:
+        body = (await client.get(url, params=params)).json()
+        assert len(body["value"]) <= 2
+        names += [f["name"] for f in body["value"]]
+        url, params = body.get("odata.nextLink"), None
+    assert len(names) == 6 == len(set(names))
+
+
+async def test_get_task_file_content_headers_and_range(client: httpx.AsyncClient) -> None:
+    await started_task(client)
+    r = await client.get("/jobs/job-1/tasks/f/files/stdout.txt", params=V)
+    assert r.status_code == 200
+    text = r.text
+    assert "echo hi; exit 3" in text
+    assert "exit code 3" in text
+    assert r.headers["content-type"] == "text/plain"
+    assert r.headers["ocp-batch-file-isdirectory"] == "False"
+    assert r.headers["ocp-batch-file-mode"] == "0o100644"
+    assert r.headers["ocp-batch-file-url"] == (
+        "http%3A%2F%2Femu%2Fjobs%2Fjob-1%2Ftasks%2Ff%2Ffiles%2Fstdout.txt"
+    )
+    task = (await client.get("/jobs/job-1/tasks/f", params=V)).json()
+    end = task["executionInfo"]["endTime"]
+    last_modified = r.headers["last-modified"]
+    assert formatdate(time.mktime(time.strptime(end[:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone,
+                      usegmt=True) == last_modified  # fmt: skip
+    stderr = await client.get("/jobs/job-1/tasks/f/files/stderr.txt", params=V)
+    assert "exit code 3" in stderr.text
+
+    data = r.content
+    for header, expected in (
+        ("bytes=0-4", data[0:5]),
+        ("bytes=5-", data[5:]),
+        ("bytes=-6", data[-6:]),
+        (f"bytes=3-{len(data) + 100}", data[3:]),
+    ):
+        part = await client.get(
+            "/jobs/job-1/tasks/f/files/stdout.txt", params=V, headers={"ocp-range": header}
+        )
+        assert part.status_code == 200, header
+        assert part.content == expected, header
+    r = await client.get(
+        "/jobs/job-1/tasks/f/files/stdout.txt",
+        params=V,
+        headers={"ocp-range": f"bytes={len(data)}-"},
+    )
+    assert_error(r, 416, "InvalidRange")
+    r = await client.get(
+        "/jobs/job-1/tasks/f/files/stdout.txt", params=V, headers={"ocp-range": "lines=1-2"}
+    )
+    assert values_of(assert_error(r, 400, "InvalidHeaderValue"))["HeaderName"] == "ocp-range"
+    r = await client.get(
+        "/jobs/job-1/tasks/f/files/stdout.txt",
+        params=V,
+        headers={"if-modified-since": last_modified},
+    )
+    assert r.status_code == 304
+
+
+async def test_task_file_properties_and_backslash_paths(client: httpx.AsyncClient) -> None:
+    await started_task(client)
+    r = await client.head("/jobs/job-1/tasks/f/files/stdout.txt", params=V)
+    assert r.status_code == 200
+    assert r.content == b""
+    size = len((await client.get("/jobs/job-1/tasks/f/files/stdout.txt", params=V)).content)
+    assert r.headers["content-length"] == str(size)
+    assert r.headers["content-type"] == "text/plain"
+    assert r.headers["ocp-batch-file-isdirectory"] == "False"
+    assert "last-modified" in r.headers
+    assert "request-id" in r.headers
+    r = await client.head("/jobs/job-1/tasks/f/files/wd%5Cdata%5Cinput.csv", params=V)
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "application/octet-stream"
+    assert r.headers["ocp-batch-file-url"].endswith("files%2Fwd%2Fdata%2Finput.csv")
+    r = await client.head("/jobs/job-1/tasks/f/files/wd", params=V)
+    assert r.headers["ocp-batch-file-isdirectory"] == "True"
+    r = await client.head("/jobs/job-1/tasks/f/files/nothing.txt", params=V)
+    assert r.status_code == 404
+    r = await client.get("/jobs/job-1/tasks/f/files/..%2F..%2Fetc%2Fpasswd", params=V)
+    assert_error(r, 404, "FileNotFound")
+    r = await client.head("/jobs/job-1/tasks/f/files/wd%09askOut.txt", params=V)
+    assert r.status_code == 400
+    assert r.headers["content-type"] == "text/html; charset=us-ascii"
+    assert r.headers["content-length"] == "324"
+
+
+async def test_delete_task_files(client: httpx.AsyncClient) -> None:
+    await started_task(client)
+    r = await client.delete("/jobs/job-1/tasks/f/files/stderr.txt", params=V)
+    assert r.status_code == 200
+    assert r.content == b""
+    assert (await client.head("/jobs/job-1/tasks/f/files/stderr.txt", params=V)).status_code == 404
+    r = await client.delete("/jobs/job-1/tasks/f/files/stderr.txt", params=V)
+    assert_error(r, 404, "FileNotFound")
+    r = await client.delete("/jobs/job-1/tasks/f/files/wd", params=V)
+    assert_error(r, 409, "OperationInvalidForCurrentState")
+    r = await client.delete("/jobs/job-1/tasks/f/files/wd", params={**V, "recursive": "true"})
+    assert r.status_code == 200
+    r = await client.get("/jobs/job-1/tasks/f/files", params={**V, "recursive": "true"})
+    assert [f["name"] for f in r.json()["value"]] == ["stdout.txt"]
+    stats = (await client.get("/_emulator/stats")).json()["requests"]
+    assert stats["file_delete"] == 4
+    assert stats["file_get_properties"] == 1
+
+
+async def test_a_reactivated_task_gets_fresh_files(client: httpx.AsyncClient) -> None:
+    await started_task(client)
+    await client.delete("/jobs/job-1/tasks/f/files/stdout.txt", params=V)
+    assert (await client.post("/jobs/job-1/tasks/f/reactivate", params=V)).status_code == 204
+    r = await client.get("/jobs/job-1/tasks/f/files", params=V)
+    assert_error(r, 409, "TaskFilesUnavailable")
+    store = client.app.state.store  # type: ignore[attr-defined]
+    job = store.jobs["job-1"]
+    store.advance(job, job.tasks["f"], "running")
+    r = await client.get("/jobs/job-1/tasks/f/files/stdout.txt", params=V)
+    assert r.status_code == 200
+    assert "started" in r.text
+    assert "completed" not in r.text
+
+
+# -- validation like the service ------------------------------------------------------------------
+
+
+def collection_error(response: httpx.Response) -> dict[str, Any]:
+    """The one ClientError result of a one-task add-collection request."""
+    assert response.status_code == 200, response.text
+    (result,) = response.json()["value"]
+    assert result["status"] == "ClientError", result
+    error: dict[str, Any] = result["error"]
+    return error
+
+
+async def test_a_bad_resource_file_url_is_refused_as_recorded(client: httpx.AsyncClient) -> None:
+    task = {
+        "id": "1",
+        "commandLine": "x",
+        "resourceFiles": [{"httpUrl": "fake.url", "filePath": "f"}],
+    }
+    error = collection_error(await add_collection(client, [task]))
+    assert error["code"] == "InvalidPropertyValue"
+    assert values_of(error) == {
+        "PropertyName": "httpUrl",
+        "PropertyValue": "fake.url",
+        "Reason": "The specified HttpUrl is not a valid URI",
+    }
+    assert list(client.app.state.store.jobs["job-1"].tasks) == []  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("extra", "code", "expected"),
+    [
+        ({"constraints": {"maxTaskRetryCount": "4"}}, "InvalidPropertyValue",
+         {"PropertyName": "maxTaskRetryCount", "PropertyValue": "4"}),
+        ({"constraints": {"maxWallClockTime": "one hour"}}, "InvalidPropertyValue",
+         {"PropertyName": "maxWallClockTime", "PropertyValue": "one hour"}),
+        ({"constraints": {"maxTaskRetryCount": -2}}, "InvalidPropertyValue",
+         {"PropertyName": "maxTaskRetryCount", "PropertyValue": "-2"}),
+        ({"constraints": 5}, "InvalidPropertyValue", {"PropertyName": "constraints"}),
+        ({"requiredSlots": "2"}, "InvalidPropertyValue", {"PropertyName": "requiredSlots"}),
+        ({"requiredSlots": 2**31}, "InvalidPropertyValue", {"PropertyName": "requiredSlots"}),
+        ({"requiredSlots": True}, "InvalidPropertyValue", {"PropertyName": "requiredSlots"}),
+        ({"requiredSlots": 0}, "InvalidPropertyValue", {"PropertyName": "requiredSlots"}),
+        ({"displayName": 7}, "InvalidPropertyValue", {"PropertyName": "displayName"}),
+        ({"resourceFiles": {"httpUrl": "https://x/y"}}, "InvalidPropertyValue",
+         {"PropertyName": "resourceFiles"}),
+        ({"resourceFiles": [{"filePath": "f"}]}, "InvalidPropertyValue",
+         {"PropertyName": "resourceFiles"}),
+        ({"resourceFiles": [{"httpUrl": "https://x/y", "autoStorageContainerName": "c"}]},
+         "InvalidPropertyValue", {"PropertyName": "resourceFiles"}),
+        ({"resourceFiles": [{"storageContainerUrl": "ftp://x/c"}]}, "InvalidPropertyValue",
+         {"PropertyName": "storageContainerUrl",
+          "Reason": "The specified StorageContainerUrl is not a valid URI"}),
+        ({"outputFiles": [{"filePattern": "*.txt", "destination": {"container": {
+            "containerUrl": "https://a/c"}}, "uploadOptions": {"uploadCondition": "sometimes"}}]},
+         "InvalidPropertyValue", {"PropertyName": "uploadCondition", "PropertyValue": "sometimes"}),
+        ({"outputFiles": [{"filePattern": "*.txt", "uploadOptions": {
+            "uploadCondition": "taskSuccess"}}]},
+         "MissingRequiredProperty", {"PropertyName": "destination"}),
+        ({"userIdentity": {"autoUser": {"elevationLevel": "root"}}}, "InvalidPropertyValue",
+         {"PropertyName": "elevationLevel", "PropertyValue": "root"}),
+        ({"multiInstanceSettings": {"numberOfInstances": 3}}, "MissingRequiredProperty",
+         {"PropertyName": "coordinationCommandLine"}),
+        ({"multiInstanceSettings": {"numberOfInstances": 0, "coordinationCommandLine": "c"}},
+         "InvalidPropertyValue", {"PropertyName": "numberOfInstances"}),
+        ({"dependsOn": {"taskIds": ["a"]}}, "TaskDependenciesNotSpecifiedOnJob", {}),
+        ({"environmentSettings": [{"value": "v"}]}, "MissingRequiredProperty",
+         {"PropertyName": "name"}),
+    ],
+)  # fmt: skip
+async def test_task_bodies_the_service_refuses(
+    client: httpx.AsyncClient, extra: dict[str, Any], code: str, expected: dict[str, str]
+) -> None:
+    task = {"id": "v", "commandLine": "x", **extra}
+    r = await client.post("/jobs/job-1/tasks", params=V, json=task)
+    values = values_of(assert_error(r, 400, code))
+    assert {k: values[k] for k in expected} == expected
+    error = collection_error(await add_collection(client, [task]))
+    assert error["code"] == code
+    assert values_of(error) == values
+    assert client.app.state.store.stats.tasks_committed == 0  # type: ignore[attr-defined]
+
+
+async def test_enum_values_are_stored_in_the_services_casing(client: httpx.AsyncClient) -> None:
+    task = {
+        "id": "e",
+        "commandLine": "x",
+        "userIdentity": {"autoUser": {"scope": "TASK", "elevationLevel": "Admin"}},
+        "outputFiles": [
+            {
+                "filePattern": "../std*.txt",
+                "destination": {"container": {"containerUrl": "https://a.blob/c?sas"}},
+                "uploadOptions": {"uploadCondition": "tasksuccess"},
+            }
+        ],
+        "exitConditions": {"default": {"jobAction": "Terminate", "dependencyAction": "BLOCK"}},
+        "containerSettings": {
+            "imageName": "ubuntu",
+            "workingDirectory": "CONTAINERIMAGEDEFAULT",
+            "containerHostBatchBindMounts": [{"source": "task", "isReadOnly": True}],
+        },
+    }
+    assert (await client.post("/jobs/job-1/tasks", params=V, json=task)).status_code == 201
+    got = (await client.get("/jobs/job-1/tasks/e", params=V)).json()
+    assert got["userIdentity"] == {"autoUser": {"scope": "task", "elevationLevel": "admin"}}
+    assert got["outputFiles"][0]["uploadOptions"] == {"uploadCondition": "TaskSuccess"}
+    assert got["exitConditions"]["default"] == {
+        "jobAction": "terminate",
+        "dependencyAction": "block",
+    }
+    settings = got["containerSettings"]
+    assert settings["workingDirectory"] == "containerImageDefault"
+    assert settings["containerHostBatchBindMounts"] == [{"source": "Task", "isReadOnly": True}]
+    r = await client.put(
+        "/jobs/job-1/tasks/e", params=V, json={"constraints": {"maxTaskRetryCount": "4"}}
+    )
+    assert values_of(assert_error(r, 400, "InvalidPropertyValue"))["PropertyName"] == (
+        "maxTaskRetryCount"
+    )
+    r = await client.put(
+        "/jobs/job-1/tasks/e", params=V, json={"constraints": {"retentionTime": "P1DT"}}
+    )
+    assert values_of(assert_error(r, 400, "InvalidPropertyValue"))["PropertyName"] == (
+        "retentionTime"
+    )
+
+
+async def test_dependencies_need_a_job_that_uses_them(client: httpx.AsyncClient) -> None:
+    job = {"id": "deps", "poolInfo": {"poolId": "p"}, "usesTaskDependencies": True}
+    assert (await client.post("/jobs", params=V, json=job)).status_code == 201
+    task = {"id": "b", "commandLine": "x", "dependsOn": {"taskIds": ["a"], "taskIdRanges": []}}
+    r = await add_collection(client, [task], job="deps")
+    assert r.json()["value"][0]["status"] == "Success"
+    bad_range = {
+        "id": "c",
+        "commandLine": "x",
+        "dependsOn": {"taskIdRanges": [{"start": 9, "end": 1}]},
+    }
+    error = collection_error(await add_collection(client, [bad_range], job="deps"))
+    assert values_of(error)["PropertyName"] == "taskIdRanges"
+    bad_id = {"id": "d", "commandLine": "x", "dependsOn": {"taskIds": ["no spaces"]}}
+    error = collection_error(await add_collection(client, [bad_id], job="deps"))
+    assert values_of(error)["PropertyName"] == "taskIds"
+    too_long = {"id": "e", "commandLine": "x", "dependsOn": {"taskIds": ["t" * 64] * 1001}}
+    r = await client.post("/jobs/deps/tasks", params=V, json=too_long)
+    assert_error(r, 400, "TaskDependencyListTooLong")
+
+
+async def test_job_bodies_are_checked_too(client: httpx.AsyncClient) -> None:
+    r = await client.post("/jobs", params=V, json={"id": "j"})
+    assert values_of(assert_error(r, 400, "MissingRequiredProperty")) == {
+        "PropertyName": "poolInfo"
+    }
+    r = await client.post(
+        "/jobs", params=V, json={"id": "j", "poolInfo": {}, "usesTaskDependencies": "yes"}
+    )
+    assert values_of(assert_error(r, 400, "InvalidPropertyValue"))["PropertyName"] == (
+        "usesTaskDependencies"
+    )
+    r = await client.post(
+        "/jobs", params=V, json={"id": "j", "poolInfo": {}, "onAllTasksComplete": "terminateJob"}
+    )
+    assert r.status_code == 201
+    got = (await client.get("/jobs/j", params=V)).json()
+    assert got["onAllTasksComplete"] == "terminatejob"

@@ -7,6 +7,7 @@ so the loopback ``http://`` URL works as is (only bearer-token policies refuse p
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import unquote
 
 import pytest
 from azure.batch import BatchClient
@@ -139,3 +140,53 @@ def test_official_sdk_create_tasks_survives_server_errors(
     assert stats["distinct_tasks_committed"] == 500
     assert stats["tasks_committed_more_than_once"] == 0
     assert stats["faults"]["busy_503"] >= 1
+
+
+def test_official_sdk_task_files(emulator_factory: EmulatorFactory) -> None:
+    emulator = emulator_factory(
+        EmulatorConfig(
+            account_name=ACCOUNT_NAME, account_key=ACCOUNT_KEY, jobs=("job-1",), lifecycle="manual"
+        )
+    )
+    client = sdk_client(emulator)
+    resource = m.ResourceFile(http_url="https://example.com/in.csv", file_path="data/in.csv")
+    client.create_task(
+        "job-1",
+        m.BatchTaskCreateOptions(id="t", command_line="run --fast", resource_files=[resource]),
+    )
+    with pytest.raises(HttpResponseError) as info:
+        list(client.list_task_files("job-1", "t"))
+    assert info.value.status_code == 409
+    assert info.value.error is not None
+    assert info.value.error.code == "TaskFilesUnavailable"
+    emulator.advance_task("job-1", "t", "completed")
+
+    top = {f.name: f for f in client.list_task_files("job-1", "t")}
+    assert set(top) == {"stdout.txt", "stderr.txt", "wd"}
+    assert top["wd"].is_directory is True
+    stdout = top["stdout.txt"]
+    assert stdout.properties is not None
+    assert stdout.properties.content_length > 0
+    assert stdout.properties.file_mode == "0o100644"
+    every = [f.name for f in client.list_task_files("job-1", "t", recursive=True)]
+    assert "wd/data/in.csv" in every
+    only = {f.name for f in client.list_task_files("job-1", "t", filter="startswith(name,'std')")}
+    assert only == {"stderr.txt", "stdout.txt"}
+
+    props = client.get_task_file_properties("job-1", "t", "stdout.txt")
+    assert props.is_directory is False
+    assert props.content_length == stdout.properties.content_length
+    # The service sends ocp-batch-file-url percent-encoded and the SDK passes it on as is.
+    assert unquote(props.url or "") == f"{emulator.url}/jobs/job-1/tasks/t/files/stdout.txt"
+    content = b"".join(client.download_task_file("job-1", "t", "stdout.txt"))
+    assert b"run --fast" in content
+    assert len(content) == props.content_length
+    head = b"".join(client.download_task_file("job-1", "t", "stdout.txt", ocp_range="bytes=0-9"))
+    assert head == content[:10]
+    assert client.get_task_file_properties("job-1", "t", "wd/data/in.csv").content_length == 0
+
+    client.delete_task_file("job-1", "t", "stdout.txt")
+    with pytest.raises(ResourceNotFoundError):
+        client.get_task_file_properties("job-1", "t", "stdout.txt")
+    client.delete_task_file("job-1", "t", "wd", recursive=True)
+    assert [f.name for f in client.list_task_files("job-1", "t", recursive=True)] == ["stderr.txt"]

@@ -39,7 +39,9 @@ ACCOUNT_KEY = base64.b64encode(b"sdk-vs-official-test-key-0123456").decode()
 def emulator(emulator_factory: EmulatorFactory) -> RunningEmulator:
     """Instant lifecycle: a task is completed as soon as it is read."""
     return emulator_factory(
-        EmulatorConfig(account_name=ACCOUNT_NAME, account_key=ACCOUNT_KEY, jobs=(JOB,))
+        EmulatorConfig(
+            account_name=ACCOUNT_NAME, account_key=ACCOUNT_KEY, jobs=(JOB,), lifecycle="instant"
+        )
     )
 
 

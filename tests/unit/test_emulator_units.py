@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
+import attrs
 import pytest
 from azure.batch._patch import BatchSharedKeyAuthPolicy
 from azure.core.credentials import AzureNamedKeyCredential
@@ -22,6 +23,9 @@ from batch_tasks_async.emulator import (
 )
 from batch_tasks_async.emulator._auth import SharedKeyVerifier
 from batch_tasks_async.emulator._filter import FilterError, compile_filter, parse_datetime
+from batch_tasks_async.emulator._lifecycle import Schedule
+from batch_tasks_async.emulator._lifecycle_flags import lifecycle_fields
+from batch_tasks_async.emulator._schema import compact_schema, load_schema
 
 KEY = base64.b64encode(b"unit-test-key-0123456789").decode()
 
@@ -203,3 +207,117 @@ def test_cli_rejects_bad_values() -> None:
     result = CliRunner().invoke(emulator_command, ["--fault-operations", "bogus"])
     assert result.exit_code != 0
     assert "unknown operation" in result.output
+
+
+def test_lifecycle_config_validation() -> None:
+    assert EmulatorConfig().lifecycle == "auto"
+    assert EmulatorConfig(active_seconds=2).active_seconds == (2.0, 2.0)
+    with pytest.raises(ValueError, match="running_seconds"):
+        EmulatorConfig(running_seconds=(3.0, 1.0))
+    with pytest.raises(ValueError, match="active_seconds"):
+        EmulatorConfig(active_seconds=-1.0)
+    with pytest.raises(ValueError, match="not a regular expression"):
+        EmulatorConfig(exit_code_rules=(("(", 1),))
+    with pytest.raises(ValueError, match="32-bit"):
+        EmulatorConfig(exit_code_rules=(("x", 2**40),))
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        EmulatorConfig(failure_rate=2.0)
+    with pytest.raises(ValueError, match="failure_exit_code"):
+        EmulatorConfig(failure_exit_code=0)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        EmulatorConfig(),
+        EmulatorConfig(lifecycle="manual"),
+        EmulatorConfig(lifecycle=0.25),
+        EmulatorConfig(
+            active_seconds=(0.0, 2.5),
+            running_seconds=4.0,
+            exit_code_rules=(("a=b", 3), (r"^x\s+\d", -1)),
+            failure_rate=0.125,
+            failure_exit_code=9,
+        ),
+    ],
+)
+def test_lifecycle_flags_reproduce_the_config(config: EmulatorConfig) -> None:
+    args = config_to_args(config)
+    context = emulator_command.make_context("emulator", args)
+    fields = lifecycle_fields(context.params)
+    assert attrs.evolve(EmulatorConfig(), **fields) == config
+
+
+def test_lifecycle_flags_refuse_bad_values() -> None:
+    for args, text in (
+        (["--active-seconds", "1:x"], "MIN:MAX"),
+        (["--exit-code-rule", "nocode"], "REGEX=EXIT_CODE"),
+        (["--exit-code-rule", "x=y"], "REGEX=EXIT_CODE"),
+        (["--running-seconds", "3:1"], "running_seconds"),
+    ):
+        result = CliRunner().invoke(emulator_command, args)
+        assert result.exit_code != 0, args
+        assert text in result.output, (args, result.output)
+
+
+def test_schedule_draws_are_fixed_by_seed_and_ids() -> None:
+    schedule = Schedule(EmulatorConfig(running_seconds=(1.0, 3.0), failure_rate=0.5))
+    first = [schedule.phase_seconds("j", f"t{i}", "running") for i in range(200)]
+    assert all(1.0 <= x <= 3.0 for x in first)
+    assert len(set(first)) == 200
+    assert first == [schedule.phase_seconds("J", f"T{i}", "running") for i in range(200)]
+    codes = [schedule.exit_code("j", f"t{i}", "echo") for i in range(200)]
+    assert set(codes) == {0, 1}
+    reseeded = Schedule(EmulatorConfig(failure_rate=0.5, faults=FaultConfig(seed=3)))
+    assert codes != [reseeded.exit_code("j", f"t{i}", "echo") for i in range(200)]
+
+
+def test_compact_schema_follows_refs_arrays_maps_enums_and_cycles() -> None:
+    spec = {
+        "definitions": {
+            "Root": {
+                "required": ["name"],
+                "properties": {
+                    "name": {"type": "string"},
+                    "count": {"type": "integer", "format": "int32"},
+                    "big": {"type": "integer", "format": "int64"},
+                    "wait": {"type": "string", "format": "duration"},
+                    "when": {"type": "string", "format": "date-time"},
+                    "ratio": {"type": "number", "format": "double"},
+                    "flag": {"type": "boolean"},
+                    "mode": {"type": "string", "enum": ["fast", "slow"]},
+                    "kids": {"type": "array", "items": {"$ref": "#/definitions/Root"}},
+                    "tags": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "level": {"$ref": "#/definitions/Level"},
+                },
+            },
+            "Level": {"type": "string", "enum": ["low", "high"]},
+            "Unused": {"properties": {}},
+        }
+    }
+    schema = compact_schema(spec, roots=("Root",))
+    assert schema == {
+        "Level": {"enum": ["low", "high"]},
+        "Root": {
+            "properties": {
+                "name": "string", "count": "int32", "big": "int64", "wait": "duration",
+                "when": "date-time", "ratio": "double", "flag": "boolean",
+                "mode": "#Root.mode", "kids": ["#Root"], "tags": {"map": "string"},
+                "level": "#Level",
+            },
+            "required": ["name"],
+        },
+        "Root.mode": {"enum": ["fast", "slow"]},
+    }  # fmt: skip
+    with pytest.raises(ValueError, match="unsupported type"):
+        compact_schema({"definitions": {"R": {"properties": {"x": {"type": "file"}}}}}, ("R",))
+
+
+def test_the_shipped_schema_covers_the_bodies_the_emulator_checks() -> None:
+    definitions = load_schema()["definitions"]
+    for root in ("TaskAddParameter", "TaskUpdateParameter", "JobAddParameter"):
+        assert root in definitions
+    assert definitions["TaskConstraints"]["properties"]["maxTaskRetryCount"] == "int32"
+    assert definitions["OutputFileUploadCondition"]["enum"] == [
+        "tasksuccess", "taskfailure", "taskcompletion"
+    ]  # fmt: skip
