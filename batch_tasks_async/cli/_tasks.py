@@ -432,9 +432,15 @@ def update_command(
                 )
             else:
                 task = await client.task.get(
-                    job_id, task_id, select="id,constraints", if_match=if_match
+                    job_id, task_id, select="id,eTag,constraints", if_match=if_match
                 )
                 etag = if_match or task.e_tag
+                if etag is None:
+                    raise CommandFailed(
+                        f"the service gave no ETag for task {task_id!r}, so the merged "
+                        "constraints cannot be written conditionally; pass --if-match ETAG, "
+                        "or --replace to send only the options given"
+                    )
                 constraints = merge_constraints(
                     task.constraints,
                     max_wall_clock_time=max_wall_clock_time,

@@ -9,6 +9,7 @@ from typing import Any
 
 import anyio
 import click
+import httpx
 import pytest
 from click.testing import CliRunner
 from rich.console import Console
@@ -547,3 +548,64 @@ def test_shell_completion_completes_commands_and_output_formats() -> None:
     assert formats.output.split() == [
         f"plain,{name}" for name in ("json", "jsonl", "table", "tsv", "yaml", "none")
     ]
+
+
+# -- update: read, merge, conditional PUT ------------------------------------------------------
+
+
+def _update_service(put_status: int) -> tuple[Any, list[httpx.Request]]:
+    """A mock Batch service for one task: GET answers with ETag 0x1, PUT with ``put_status``."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.method == "GET":
+            assert request.url.params["$select"] == "id,eTag,constraints"
+            body = {
+                "id": "t1",
+                "eTag": "0x1",
+                "constraints": {"maxWallClockTime": "PT1H", "maxTaskRetryCount": 4},
+            }
+            return httpx.Response(200, json=body, headers={"ETag": "0x1"})
+        if put_status == 412:
+            error = {"code": "ConditionNotMet", "message": {"value": "The condition ..."}}
+            return httpx.Response(412, json=error, headers={"request-id": "r2"})
+        return httpx.Response(200, headers={"ETag": "0x2", "request-id": "r3"})
+
+    return httpx.MockTransport(handler), seen
+
+
+@pytest.mark.parametrize("put_status", [200, 412])
+def test_update_merges_and_writes_only_if_the_task_did_not_change(
+    monkeypatch: pytest.MonkeyPatch, put_status: int
+) -> None:
+    from contextlib import asynccontextmanager
+
+    from batch_tasks_async import BatchClient
+    from batch_tasks_async.cli import _tasks
+
+    transport, seen = _update_service(put_status)
+
+    @asynccontextmanager
+    async def mock_client(settings: ConnectionSettings, **options: Any) -> Any:
+        async with BatchClient("http://127.0.0.1:1", transport=transport) as client:
+            yield client
+
+    monkeypatch.setattr(_tasks, "open_client", mock_client)
+    args = ["update", "j", "t1", "--retention-time", "2h", "--emulator"]
+    result = CliRunner().invoke(cli, args)
+    get, put = seen
+    assert get.method == "GET"
+    assert put.method == "PUT"
+    assert put.headers["If-Match"] == "0x1"
+    assert json.loads(put.content)["constraints"] == {
+        "maxWallClockTime": "PT1H",
+        "retentionTime": "PT2H",
+        "maxTaskRetryCount": 4,
+    }
+    if put_status == 200:
+        assert result.exit_code == 0, result.output
+    else:
+        assert result.exit_code == 1
+        assert "changed while it was being updated" in result.stderr
+        assert "nothing was written" in result.stderr
