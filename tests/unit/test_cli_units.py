@@ -609,3 +609,22 @@ def test_update_merges_and_writes_only_if_the_task_did_not_change(
         assert result.exit_code == 1
         assert "changed while it was being updated" in result.stderr
         assert "nothing was written" in result.stderr
+
+
+def test_the_resume_command_repeats_the_options_but_never_the_key(tmp_path: Any) -> None:
+    from batch_tasks_async.cli._submit import resume_command, submit_command
+
+    report = tmp_path / "run.jsonl"
+    args = [
+        "my-job", "tasks file.jsonl", "--account-url", "https://acct.westeurope.batch.azure.com",
+        "--account-key", KEY, "--concurrency", "4", "--report", str(report), "--if-exists", "fail",
+    ]  # fmt: skip
+    with submit_command.make_context("submit", args) as ctx:
+        command = resume_command(ctx, job_id="my-job", source="tasks file.jsonl")
+    assert KEY not in command
+    assert command.startswith("batch-tasks submit my-job 'tasks file.jsonl' ")
+    assert "--account-key <your key>" in command
+    assert "--concurrency 4" in command
+    assert f"--report {tmp_path / 'run.resume.jsonl'}" in command
+    assert command.endswith("--if-exists skip")
+    assert "--if-exists fail" not in command
