@@ -535,6 +535,16 @@ class CreateTasksError(BatchError):
             f"{len(self.failed)} task(s) failed and {len(self.unconfirmed)} were not confirmed "
             f"({added} added)"
         )
+        if self.failed:
+            first = self.failed[0]
+            code = first.error.code if first.error is not None else None
+            message += f"; first failure: task {first.task_id!r}: {code or first.status.value}"
+        elif self.unconfirmed:
+            first_unconfirmed = self.unconfirmed[0]
+            message += (
+                f"; first unconfirmed: task {first_unconfirmed.task_id!r}: "
+                f"{first_unconfirmed.reason}"
+            )
         if self.request_errors:
             message += f"; first request error: {self.request_errors[0]}"
         super().__init__(message)

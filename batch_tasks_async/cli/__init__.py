@@ -1,19 +1,22 @@
-"""``batch-tasks``: the command line of :mod:`batch_tasks_async`.
+"""``batch-tasks``: the command line of `batch_tasks_async`.
 
 Commands:
 
 * ``demo``: bulk-submit 10,000 tasks to an emulator started in the same process and check
   that every count agrees (the quick start).
-* ``submit JOB FILE|-``: bulk-add tasks from JSON Lines, streaming, with progress and a
-  failure report.
-* ``list``, ``get``, ``update``, ``delete``, ``terminate``, ``reactivate``, ``subtasks``: the
-  other Task operations.
+* ``submit JOB FILE|-``: bulk-add tasks from JSON Lines or a JSON array, streaming, with
+  progress and a report.
+* ``create``, ``list``, ``get``, ``update``, ``delete``, ``terminate``, ``reactivate``,
+  ``subtasks``: the other Task operations.
 * ``wait``, ``files``, ``download``: wait for a job's tasks, list and read their files.
 * ``emulator``: run the local emulator.
 
-Connection settings come from flags or the environment (``BATCH_ACCOUNT_URL``,
-``BATCH_ACCOUNT_NAME``, ``BATCH_ACCOUNT_KEY``); see :mod:`batch_tasks_async.cli._connection`.
-Requires the ``cli`` extra: ``pip install "batch-tasks-async[cli]"``.
+Every command takes ``-o/--output`` and ``--query`` and the connection options
+(``batch_tasks_async.cli._common`` holds the shared decorators). Connection settings come
+from flags or the environment (``BATCH_ACCOUNT_URL``, ``BATCH_ACCOUNT_NAME``,
+``BATCH_ACCOUNT_KEY``, then the Azure CLI's ``AZURE_BATCH_ENDPOINT``, ``AZURE_BATCH_ACCOUNT``,
+``AZURE_BATCH_ACCESS_KEY``); see ``batch_tasks_async.cli._connection``. Requires the ``cli``
+extra (see the README for installing from a checkout).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from .. import __version__
 from ._demo import demo_command
 from ._submit import submit_command
 from ._tasks import (
+    create_command,
     delete_command,
     get_command,
     list_command,
@@ -50,13 +54,16 @@ def cli() -> None:
     """Work with Azure Batch tasks: bulk submission, listing, and a local emulator.
 
     Start with `batch-tasks demo`. Connect with --account-url/--account-name/--account-key (or
-    BATCH_ACCOUNT_URL, BATCH_ACCOUNT_NAME, BATCH_ACCOUNT_KEY), or --emulator for a local
-    emulator; without a key, Microsoft Entra ID is used (install azure-identity).
+    BATCH_ACCOUNT_URL, BATCH_ACCOUNT_NAME, BATCH_ACCOUNT_KEY, then the Azure CLI's
+    AZURE_BATCH_ENDPOINT, AZURE_BATCH_ACCOUNT, AZURE_BATCH_ACCESS_KEY), or --emulator for a
+    local emulator; without a key, Microsoft Entra ID is used (install azure-identity). Every
+    command takes -o/--output json|jsonl|table|tsv|yaml|none and --query JMESPATH.
     """
 
 
 cli.add_command(demo_command)
 cli.add_command(submit_command)
+cli.add_command(create_command)
 cli.add_command(list_command)
 cli.add_command(get_command)
 cli.add_command(update_command)

@@ -1,7 +1,10 @@
 """Where the command line connects and how it authenticates.
 
-Settings come from flags, else from the environment (``BATCH_ACCOUNT_URL``,
-``BATCH_ACCOUNT_NAME``, ``BATCH_ACCOUNT_KEY``). The credential is chosen like this:
+Settings come from flags, else from the environment: this package's variables first
+(``BATCH_ACCOUNT_URL``, ``BATCH_ACCOUNT_NAME``, ``BATCH_ACCOUNT_KEY``), then the Azure CLI's
+(``AZURE_BATCH_ENDPOINT``, ``AZURE_BATCH_ACCOUNT``, ``AZURE_BATCH_ACCESS_KEY``). An endpoint
+given without a scheme (as the Azure CLI accepts it) gets ``https://``. The credential is
+chosen like this:
 
 1. an account key was given: Shared Key with the account name (given, or the first label of
    the account URL's host);
@@ -33,11 +36,22 @@ from ..errors import ClientValidationError
 __all__ = [
     "DEFAULT_EMULATOR_ACCOUNT",
     "DEFAULT_EMULATOR_URL",
+    "ENVIRONMENT_VARIABLES",
+    "KEY_VARIABLES",
+    "NAME_VARIABLES",
+    "URL_VARIABLES",
     "ConnectionSettings",
     "connection_options",
     "is_loopback",
     "open_client",
 ]
+
+#: The environment variables of each setting, in the order they are read.
+URL_VARIABLES = ("BATCH_ACCOUNT_URL", "AZURE_BATCH_ENDPOINT")
+NAME_VARIABLES = ("BATCH_ACCOUNT_NAME", "AZURE_BATCH_ACCOUNT")
+KEY_VARIABLES = ("BATCH_ACCOUNT_KEY", "AZURE_BATCH_ACCESS_KEY")
+#: Every environment variable the connection options read.
+ENVIRONMENT_VARIABLES = URL_VARIABLES + NAME_VARIABLES + KEY_VARIABLES
 
 #: Where ``batch-tasks emulator`` listens by default.
 DEFAULT_EMULATOR_URL = "http://127.0.0.1:8765"
@@ -101,6 +115,8 @@ class ConnectionSettings:
                 was given without an account name that can be found.
         """
         url = (url or "").strip() or None
+        if url is not None and "://" not in url:
+            url = f"https://{url}"
         account_name = (account_name or "").strip() or None
         account_key = account_key or None
         if emulator:
@@ -108,7 +124,8 @@ class ConnectionSettings:
             account_name = account_name or DEFAULT_EMULATOR_ACCOUNT
         if url is None:
             raise click.UsageError(
-                "no Batch account: pass --account-url (or set BATCH_ACCOUNT_URL), "
+                "no Batch account: pass --account-url (or set BATCH_ACCOUNT_URL or "
+                "AZURE_BATCH_ENDPOINT), "
                 "or --emulator for a local emulator"
             )
         if account_name is None:
@@ -116,7 +133,7 @@ class ConnectionSettings:
         if account_key is not None and account_name is None:
             raise click.UsageError(
                 "an account key needs an account name: pass --account-name "
-                "(or set BATCH_ACCOUNT_NAME)"
+                "(or set BATCH_ACCOUNT_NAME or AZURE_BATCH_ACCOUNT)"
             )
         return cls(url=url, account_name=account_name, account_key=account_key, emulator=emulator)
 
@@ -138,7 +155,8 @@ class ConnectionSettings:
 async def open_client(
     settings: ConnectionSettings, **client_options: Any
 ) -> AsyncIterator[BatchClient]:
-    """Open a :class:`BatchClient` for ``settings``, closing it (and any credential) after.
+    """Open a [`BatchClient`][batch_tasks_async.BatchClient] for ``settings``; close it (and
+    any credential) after.
 
     Raises:
         click.UsageError: Microsoft Entra ID is needed and azure-identity is not installed.
@@ -158,7 +176,8 @@ async def open_client(
             except ImportError:
                 raise click.UsageError(
                     "no account key was given and azure-identity is not installed: pass "
-                    "--account-key (or set BATCH_ACCOUNT_KEY), or install "
+                    "--account-key (or set BATCH_ACCOUNT_KEY or AZURE_BATCH_ACCESS_KEY), or "
+                    "install "
                     "'batch-tasks-async[identity]' to sign in with Microsoft Entra ID"
                 ) from None
             entra = DefaultAzureCredential()
@@ -178,25 +197,26 @@ def connection_options(func: F) -> F:
         click.option(
             "--account-url",
             "account_url",
-            envvar="BATCH_ACCOUNT_URL",
+            envvar=list(URL_VARIABLES),
             metavar="URL",
             help="Batch account URL, https://<account>.<region>.batch.azure.com "
-            "[env: BATCH_ACCOUNT_URL].",
+            "[env: BATCH_ACCOUNT_URL, then AZURE_BATCH_ENDPOINT].",
         ),
         click.option(
             "--account-name",
             "account_name",
-            envvar="BATCH_ACCOUNT_NAME",
+            envvar=list(NAME_VARIABLES),
             metavar="NAME",
-            help="Batch account name (default: the URL's first label) [env: BATCH_ACCOUNT_NAME].",
+            help="Batch account name (default: the URL's first label) "
+            "[env: BATCH_ACCOUNT_NAME, then AZURE_BATCH_ACCOUNT].",
         ),
         click.option(
             "--account-key",
             "account_key",
-            envvar="BATCH_ACCOUNT_KEY",
+            envvar=list(KEY_VARIABLES),
             metavar="KEY",
             help="Batch account key for Shared Key; without it Microsoft Entra ID is used "
-            "[env: BATCH_ACCOUNT_KEY].",
+            "[env: BATCH_ACCOUNT_KEY, then AZURE_BATCH_ACCESS_KEY].",
         ),
         click.option(
             "--emulator",

@@ -121,12 +121,16 @@ def _expected(error: BaseException) -> bool:
 
 
 def run_async(
-    func: Callable[[], Coroutine[Any, Any, int]], *, secrets: Iterable[str] = ()
+    func: Callable[[], Coroutine[Any, Any, int]],
+    *,
+    secrets: Iterable[str] = (),
+    interrupt_message: str | None = "interrupted",
 ) -> NoReturn:
     """Run ``func`` on asyncio and exit with the code it returns.
 
-    Expected failures (:class:`~batch_tasks_async.errors.BatchError`, network errors, Entra ID
-    sign-in errors) become ``error: ...`` lines and exit code 1; Ctrl-C exits 130.
+    Expected failures ([`BatchError`][batch_tasks_async.errors.BatchError], network errors,
+    Entra ID sign-in errors) become ``error: ...`` lines and exit code 1; Ctrl-C prints
+    ``interrupt_message`` (unless ``None``: the command printed its own) and exits 130.
     """
     secrets = tuple(secrets)
     try:
@@ -137,7 +141,8 @@ def run_async(
             raise CommandFailed(scrub(text, secrets)) from None
         raise
     except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
+        if interrupt_message is not None:
+            click.echo(interrupt_message, err=True)
         sys.exit(EXIT_INTERRUPTED)
     except BaseExceptionGroup as group:
         # A task group may wrap an expected failure; report the first one found.

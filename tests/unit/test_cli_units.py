@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+import json
 from datetime import timedelta
 from typing import Any
 
 import anyio
 import click
+import httpx
 import pytest
 from click.testing import CliRunner
 from rich.console import Console
@@ -15,18 +17,26 @@ from rich.console import Console
 from batch_tasks_async import SharedKeyCredential
 from batch_tasks_async._bulk import BulkProgress
 from batch_tasks_async.cli import cli
+from batch_tasks_async.cli._common import DURATION
 from batch_tasks_async.cli._connection import (
     DEFAULT_EMULATOR_ACCOUNT,
     DEFAULT_EMULATOR_URL,
+    ENVIRONMENT_VARIABLES,
     ConnectionSettings,
     is_loopback,
     open_client,
 )
 from batch_tasks_async.cli._demo import DemoReport, generate_tasks
 from batch_tasks_async.cli._errors import describe_error, scrub
-from batch_tasks_async.cli._jsonl import MalformedLine, parse_line, read_tasks
+from batch_tasks_async.cli._jsonl import (
+    READ_BATCH_BYTES,
+    MalformedLine,
+    TaskReader,
+    parse_line,
+    read_tasks,
+)
+from batch_tasks_async.cli._output import TABLE_SAMPLE_ROWS, Column, Renderer, compile_query
 from batch_tasks_async.cli._progress import ProgressView, format_progress
-from batch_tasks_async.cli._tasks import _parse_duration
 from batch_tasks_async.errors import (
     AuthenticationError,
     BatchConnectionError,
@@ -39,7 +49,7 @@ KEY = "c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seQ=="
 
 @pytest.fixture(autouse=True)
 def _no_ambient_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("BATCH_ACCOUNT_URL", "BATCH_ACCOUNT_NAME", "BATCH_ACCOUNT_KEY"):
+    for name in ENVIRONMENT_VARIABLES:
         monkeypatch.delenv(name, raising=False)
 
 
@@ -227,15 +237,25 @@ def test_parse_line_returns_the_task_or_none_for_blank() -> None:
 
 
 class _CountingStream(io.BytesIO):
-    """A stream that records how many bytes each ``readlines`` call was asked for."""
+    """A stream that records how many bytes each ``read`` call was asked for."""
 
     def __init__(self, data: bytes) -> None:
         super().__init__(data)
         self.hints: list[int] = []
 
-    def readlines(self, hint: int | None = -1, /) -> list[bytes]:
-        self.hints.append(hint if hint is not None else -1)
-        return super().readlines(hint)
+    def read(self, size: int | None = -1, /) -> bytes:
+        self.hints.append(size if size is not None else -1)
+        return super().read(size)
+
+
+def _read_all(data: bytes) -> tuple[list[dict[str, Any]], list[MalformedLine], TaskReader]:
+    malformed: list[MalformedLine] = []
+    reader = TaskReader(_CountingStream(data), malformed.append)
+
+    async def collect() -> list[dict[str, Any]]:
+        return [task async for task in reader.tasks()]
+
+    return anyio.run(collect), malformed, reader
 
 
 def test_read_tasks_streams_in_bounded_batches_and_numbers_lines() -> None:
@@ -256,6 +276,56 @@ def test_read_tasks_streams_in_bounded_batches_and_numbers_lines() -> None:
     # Many bounded reads, never one read of everything.
     assert len(stream.hints) > 3
     assert all(0 < hint <= 1 << 16 for hint in stream.hints)
+
+
+def test_a_json_array_streams_pretty_printed_with_line_numbers() -> None:
+    tasks = [
+        {"id": f"a{i}", "commandLine": 'echo "[{,}]" \\ ' + "x" * (i % 7), "n": [i, {"k": i}]}
+        for i in range(3000)
+    ]
+    data = json.dumps(tasks, indent=2).encode()
+    assert len(data) > 4 * READ_BATCH_BYTES
+    read, malformed, reader = _read_all(data)
+    assert read == tasks
+    assert malformed == []
+    assert reader.format == "array"
+    assert reader.bytes_read == len(data)
+    # Each element's line is where its "{" is: the line before its "id".
+    text = data.decode().splitlines()
+    for task_id in ("a0", "a1", "a2999"):
+        assert reader.line_of(task_id) == text.index(f'    "id": "{task_id}",')
+    assert reader.line_of("a0") is None
+
+
+def test_a_compact_json_array_and_its_broken_elements() -> None:
+    data = b'[{"id":"a","commandLine":"x"},\n 3, {"commandLine":"no id"},\n {"id":"b","c":tru}]'
+    read, malformed, _ = _read_all(data)
+    assert [t["id"] for t in read] == ["a"]
+    assert [(m.line, m.code) for m in malformed] == [
+        (2, "NotAnObject"),
+        (2, "MissingTaskId"),
+        (3, "InvalidJson"),
+    ]
+    _, unclosed, _ = _read_all(b'[{"id":"a","commandLine":"x"},\n{"id":"b"')
+    assert [m.code for m in unclosed] == ["InvalidJson"]
+    assert "not closed" in unclosed[0].message
+    _, trailing, _ = _read_all(b'[{"id":"a","commandLine":"x"}]\n{"id":"b"}')
+    assert [(m.line, m.code) for m in trailing] == [(2, "InvalidJson")]
+
+
+def test_pretty_printed_objects_in_json_lines_get_a_hint() -> None:
+    data = json.dumps({"id": "a", "commandLine": "x"}, indent=2).encode()
+    read, malformed, reader = _read_all(data)
+    assert read == []
+    assert reader.format == "jsonl"
+    assert "JSON array" in malformed[0].message
+    assert sum("JSON array" in m.message for m in malformed) == 1
+
+
+def test_json_lines_without_a_final_newline_and_duplicate_ids() -> None:
+    read, _, reader = _read_all(b'{"id":"a","commandLine":"x"}\n\n{"id":"a","commandLine":"y"}')
+    assert [t["commandLine"] for t in read] == ["x", "y"]
+    assert (reader.line_of("a"), reader.line_of("a"), reader.line_of("a")) == (1, 3, None)
 
 
 # -- progress ----------------------------------------------------------------------------------
@@ -307,20 +377,53 @@ def test_progress_view_drives_a_bar_on_a_terminal() -> None:
     assert "adding" in buffer.getvalue()
 
 
+def test_progress_by_bytes_shows_rate_and_eta_and_messages_go_above_the_bar() -> None:
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=True, width=160)
+    read = {"bytes": 0}
+    view = ProgressView(console, total_bytes=1000, bytes_read=lambda: read["bytes"])
+    with view:
+        read["bytes"] = 500
+        view(BulkProgress(tasks_read=50, added=40, failed=1, elapsed=2.0))
+        view.print("line 7: task [x]: clienterror: InvalidPropertyValue")
+        read["bytes"] = 1000
+        view(BulkProgress(tasks_read=100, added=99, failed=1, elapsed=4.0, done=True))
+    text = buffer.getvalue()
+    # The message is printed once, as text (never as rich markup), not inside the bar.
+    assert text.count("line 7: task [x]: clienterror: InvalidPropertyValue") == 1
+    assert "100%" in text
+    assert "eta" in text
+    assert "25 tasks/s" in text  # 99 added in 4 s
+    assert "100 tasks" in text
+
+
 # -- update durations and the demo's bookkeeping -----------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("90", timedelta(seconds=90)), ("1.5", timedelta(seconds=1.5)), ("PT2H", timedelta(hours=2))],
+    [
+        ("90", timedelta(seconds=90)),
+        ("1.5", timedelta(seconds=1.5)),
+        ("PT2H", timedelta(hours=2)),
+        ("pt2h", timedelta(hours=2)),
+        ("2h", timedelta(hours=2)),
+        ("1h30m", timedelta(minutes=90)),
+        ("45s", timedelta(seconds=45)),
+        ("1d", timedelta(days=1)),
+        ("P1DT12H", timedelta(hours=36)),
+    ],
 )
 def test_parse_duration(text: str, expected: timedelta) -> None:
-    assert _parse_duration(text) == expected
+    assert DURATION.convert(text, None, None) == expected
 
 
-def test_parse_duration_rejects_nonsense() -> None:
-    with pytest.raises(click.BadParameter):
-        _parse_duration("two hours")
+@pytest.mark.parametrize("text", ["two hours", "", "2x", "h", "P1Y"])
+def test_parse_duration_rejects_nonsense_naming_the_accepted_forms(text: str) -> None:
+    with pytest.raises(click.BadParameter) as caught:
+        DURATION.convert(text, None, None)
+    assert "seconds (7200)" in caught.value.message
+    assert "ISO 8601 (PT2H)" in caught.value.message
 
 
 def test_generate_tasks_is_lazy_and_unique() -> None:
@@ -351,3 +454,177 @@ def test_help_lists_every_command() -> None:
         "subtasks", "emulator",
     ):  # fmt: skip
         assert f"  {name}" in result.output
+
+
+# -- rendering -------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_a_table_prints_rows_while_the_list_is_still_arriving() -> None:
+    out = io.BytesIO()
+    columns = (Column("id", ("id",)), Column("code", ("x", "code")))
+    render = Renderer("table", columns=columns, out=out)
+    seen_before_the_end: list[bytes] = []
+
+    async def rows() -> Any:
+        for i in range(TABLE_SAMPLE_ROWS + 5):
+            yield {"id": f"t{i}", "x": {"code": i}}
+        seen_before_the_end.append(out.getvalue())
+
+    assert await render.many(rows()) == TABLE_SAMPLE_ROWS + 5
+    lines = seen_before_the_end[0].decode().splitlines()
+    assert lines[0].split() == ["id", "code"]
+    assert len(lines) == 2 + TABLE_SAMPLE_ROWS + 5
+    assert lines[-1].split() == [f"t{TABLE_SAMPLE_ROWS + 4}", str(TABLE_SAMPLE_ROWS + 4)]
+
+
+@pytest.mark.parametrize(
+    ("output", "expected"),
+    [
+        ("json", b'[\n  {\n    "id": "a"\n  },\n  {\n    "id": "b"\n  }\n]\n'),
+        ("jsonl", b'{"id":"a"}\n{"id":"b"}\n'),
+        ("tsv", b"a\nb\n"),
+        ("yaml", b"- id: a\n- id: b\n"),
+        ("none", b""),
+    ],
+)
+def test_lists_in_every_format(output: str, expected: bytes) -> None:
+    out = io.BytesIO()
+    Renderer(output, out=out).many_sync([{"id": "a"}, {"id": "b"}])
+    assert out.getvalue() == expected
+
+
+@pytest.mark.parametrize("output", ["json", "yaml"])
+def test_an_empty_list_is_an_empty_array(output: str) -> None:
+    out = io.BytesIO()
+    Renderer(output, out=out).many_sync([])
+    assert out.getvalue() == b"[]\n"
+
+
+def test_query_applies_to_the_whole_list() -> None:
+    out = io.BytesIO()
+    query = compile_query("length(@)")
+    Renderer("json", query=query, out=out).many_sync([{"id": "a"}, {"id": "b"}])
+    assert out.getvalue() == b"2\n"
+
+
+def test_a_bad_query_names_the_option() -> None:
+    with pytest.raises(click.BadParameter) as caught:
+        compile_query("[?")
+    assert caught.value.param_hint == "'--query'"
+
+
+def test_create_tasks_error_names_the_first_failure() -> None:
+    from batch_tasks_async.errors import CreateTasksError, UnconfirmedTask
+    from batch_tasks_async.models import BatchError, TaskAddResult, TaskAddStatus
+
+    failed = TaskAddResult(
+        status=TaskAddStatus.CLIENT_ERROR,
+        task_id="t7",
+        error=BatchError(code="InvalidPropertyValue"),
+    )
+    error = CreateTasksError(failed=[failed], unconfirmed=[], request_errors=[], added=2)
+    assert "first failure: task 't7': InvalidPropertyValue" in str(error)
+    lost = UnconfirmedTask("t9", "deadline exceeded", ambiguous=False)
+    error = CreateTasksError(failed=[], unconfirmed=[lost], request_errors=[], added=0)
+    assert "first unconfirmed: task 't9': deadline exceeded" in str(error)
+    assert "first failure" in describe_error(
+        CreateTasksError(failed=[failed], unconfirmed=[], request_errors=[], added=0)
+    )
+
+
+def test_shell_completion_completes_commands_and_output_formats() -> None:
+    runner = CliRunner()
+    script = runner.invoke(
+        cli, [], prog_name="batch-tasks", env={"_BATCH_TASKS_COMPLETE": "bash_source"}
+    )
+    assert "_batch_tasks_completion()" in script.output
+    env = {
+        "_BATCH_TASKS_COMPLETE": "bash_complete",
+        "COMP_WORDS": "batch-tasks list -o ",
+        "COMP_CWORD": "3",
+    }
+    formats = runner.invoke(cli, [], prog_name="batch-tasks", env=env)
+    assert formats.output.split() == [
+        f"plain,{name}" for name in ("json", "jsonl", "table", "tsv", "yaml", "none")
+    ]
+
+
+# -- update: read, merge, conditional PUT ------------------------------------------------------
+
+
+def _update_service(put_status: int) -> tuple[Any, list[httpx.Request]]:
+    """A mock Batch service for one task: GET answers with ETag 0x1, PUT with ``put_status``."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.method == "GET":
+            assert request.url.params["$select"] == "id,eTag,constraints"
+            body = {
+                "id": "t1",
+                "eTag": "0x1",
+                "constraints": {"maxWallClockTime": "PT1H", "maxTaskRetryCount": 4},
+            }
+            return httpx.Response(200, json=body, headers={"ETag": "0x1"})
+        if put_status == 412:
+            error = {"code": "ConditionNotMet", "message": {"value": "The condition ..."}}
+            return httpx.Response(412, json=error, headers={"request-id": "r2"})
+        return httpx.Response(200, headers={"ETag": "0x2", "request-id": "r3"})
+
+    return httpx.MockTransport(handler), seen
+
+
+@pytest.mark.parametrize("put_status", [200, 412])
+def test_update_merges_and_writes_only_if_the_task_did_not_change(
+    monkeypatch: pytest.MonkeyPatch, put_status: int
+) -> None:
+    from contextlib import asynccontextmanager
+
+    from batch_tasks_async import BatchClient
+    from batch_tasks_async.cli import _tasks
+
+    transport, seen = _update_service(put_status)
+
+    @asynccontextmanager
+    async def mock_client(settings: ConnectionSettings, **options: Any) -> Any:
+        async with BatchClient("http://127.0.0.1:1", transport=transport) as client:
+            yield client
+
+    monkeypatch.setattr(_tasks, "open_client", mock_client)
+    args = ["update", "j", "t1", "--retention-time", "2h", "--emulator"]
+    result = CliRunner().invoke(cli, args)
+    get, put = seen
+    assert get.method == "GET"
+    assert put.method == "PUT"
+    assert put.headers["If-Match"] == "0x1"
+    assert json.loads(put.content)["constraints"] == {
+        "maxWallClockTime": "PT1H",
+        "retentionTime": "PT2H",
+        "maxTaskRetryCount": 4,
+    }
+    if put_status == 200:
+        assert result.exit_code == 0, result.output
+    else:
+        assert result.exit_code == 1
+        assert "changed while it was being updated" in result.stderr
+        assert "nothing was written" in result.stderr
+
+
+def test_the_resume_command_repeats_the_options_but_never_the_key(tmp_path: Any) -> None:
+    from batch_tasks_async.cli._submit import resume_command, submit_command
+
+    report = tmp_path / "run.jsonl"
+    args = [
+        "my-job", "tasks file.jsonl", "--account-url", "https://acct.westeurope.batch.azure.com",
+        "--account-key", KEY, "--concurrency", "4", "--report", str(report), "--if-exists", "fail",
+    ]  # fmt: skip
+    with submit_command.make_context("submit", args) as ctx:
+        command = resume_command(ctx, job_id="my-job", source="tasks file.jsonl")
+    assert KEY not in command
+    assert command.startswith("batch-tasks submit my-job 'tasks file.jsonl' ")
+    assert "--account-key <your key>" in command
+    assert "--concurrency 4" in command
+    assert f"--report {tmp_path / 'run.resume.jsonl'}" in command
+    assert command.endswith("--if-exists skip")
+    assert "--if-exists fail" not in command
