@@ -20,7 +20,6 @@ import contextlib
 import ipaddress
 import logging
 import platform
-import time
 import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from datetime import timedelta
@@ -30,6 +29,7 @@ from urllib.parse import quote, urlencode, urlsplit
 import anyio
 import attrs
 import httpx
+import tenacity
 
 from ._credentials import (
     AsyncTokenCredential,
@@ -476,30 +476,28 @@ class Pipeline:
             return await self._send_once(
                 method, url, content=content, options=options, state=state, stream=stream
             )
-        started = time.monotonic()
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                return await self._send_once(
-                    method, url, content=content, options=options, state=state, stream=stream
-                )
-            except BatchError as error:
-                if attempt >= policy.max_attempts or not policy.is_retryable(error):
-                    raise
-                wait = policy.wait_for(error, attempt)
-                limit = policy.total_timeout
-                if limit is not None and time.monotonic() - started + wait >= limit:
-                    raise
-                _LOGGER.info(
-                    "retrying %s %s after attempt %d failed (%s); waiting %.2fs",
-                    method,
-                    _safe_url(url),
-                    attempt,
-                    error,
-                    wait,
-                )
-            await self.sleep(wait)
+
+        def log_retry(retry_state: tenacity.RetryCallState) -> None:
+            error = retry_state.outcome.exception() if retry_state.outcome else None
+            _LOGGER.info(
+                "retrying %s %s after attempt %d failed (%s); waiting %.2fs",
+                method,
+                _safe_url(url),
+                retry_state.attempt_number,
+                error,
+                retry_state.upcoming_sleep,
+            )
+
+        retrying = policy.retrying(sleep=self.sleep, before_sleep=log_retry)
+        return await retrying(
+            self._send_once,
+            method,
+            url,
+            content=content,
+            options=options,
+            state=state,
+            stream=stream,
+        )
 
     async def iter_bytes(
         self, response: httpx.Response, chunk_size: int | None = None

@@ -18,11 +18,12 @@ from __future__ import annotations
 import math
 import random
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 
 import attrs
 import httpx
+import tenacity
 
 from ._dates import parse_http_date
 from .errors import ClientValidationError, ServiceError, TransportError
@@ -225,4 +226,34 @@ class RetryPolicy:
             return min(max(error.retry_after.total_seconds(), 0.0), self.max_retry_after)
         return backoff(
             attempt, initial=self.backoff_initial, maximum=self.backoff_max, jitter=self.jitter
+        )
+
+    def retrying(
+        self,
+        *,
+        sleep: Callable[[float], Awaitable[None]],
+        before_sleep: Callable[[tenacity.RetryCallState], None] | None = None,
+    ) -> tenacity.AsyncRetrying:
+        """The tenacity retry controller for one logical call under this policy.
+
+        It stops after ``max_attempts``, or before a wait that would end past
+        ``total_timeout`` (tenacity's ``stop_before_delay``); retries what ``is_retryable``
+        accepts, waits what ``wait_for`` says, and re-raises the last SDK error when it stops.
+        """
+        stop: tenacity.stop.stop_base = tenacity.stop_after_attempt(self.max_attempts)
+        if self.total_timeout is not None:
+            stop = stop | tenacity.stop_before_delay(self.total_timeout)
+
+        def wait(retry_state: tenacity.RetryCallState) -> float:
+            outcome = retry_state.outcome
+            error = outcome.exception() if outcome is not None else None
+            return self.wait_for(error, retry_state.attempt_number)
+
+        return tenacity.AsyncRetrying(
+            stop=stop,
+            wait=wait,
+            retry=tenacity.retry_if_exception(self.is_retryable),
+            sleep=sleep,
+            before_sleep=before_sleep,
+            reraise=True,
         )
