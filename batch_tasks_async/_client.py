@@ -25,7 +25,7 @@ DEFAULT_NETWORK_TIMEOUT = httpx.Timeout(60.0, connect=10.0, pool=None)
 class BatchClient:
     """An async client for the Azure Batch Task API.
 
-    Use it as an async context manager, so its connections are closed::
+    Use it as an async context manager, so its connections are closed:
 
         async with BatchClient(
             "https://myaccount.westeurope.batch.azure.com",

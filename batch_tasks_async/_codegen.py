@@ -337,7 +337,7 @@ def install(cls: type[Any], structure_hook: Callable[[type[Any]], Callable[[Any]
 
 
 def _first_init(cls: type[Any]) -> Callable[..., None]:
-    """An ``__init__`` that generates the real one on the first call (or :func:`generate_init`),
+    """An ``__init__`` that generates the real one on the first call (or `generate_init`),
     so importing the models does not compile 45 functions nobody may call."""
 
     def first_init(self: Any, *args: Any, **kwargs: Any) -> None:

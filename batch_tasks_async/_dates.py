@@ -1,13 +1,13 @@
 """Dates and durations on the Batch wire: the one home of their parsing and formatting.
 
-* Timestamps in JSON bodies are ISO-8601 / RFC 3339 (:func:`parse_datetime`,
-  :func:`format_datetime`). The service sends 7 fractional digits (.NET ticks), which
+* Timestamps in JSON bodies are ISO-8601 / RFC 3339 (`parse_datetime`,
+  `format_datetime`). The service sends 7 fractional digits (.NET ticks), which
   ``datetime`` cannot hold, so parsed values are a small ``datetime`` subclass that remembers the
   exact wire text and gives it back unchanged; values built by users are formatted canonically.
-* Durations are ISO-8601 (:func:`parse_duration`, :func:`format_duration`), with the same
+* Durations are ISO-8601 (`parse_duration`, `format_duration`), with the same
   remembered-text rule for ``TimeSpan.MaxValue`` and other 100 ns values.
 * HTTP dates (``ocp-date``, ``If-Modified-Since``, ``Last-Modified``, ``Retry-After``) are
-  RFC 9110 IMF-fixdate (:func:`format_http_date`); :func:`parse_http_date` reads that and the two
+  RFC 9110 IMF-fixdate (`format_http_date`); `parse_http_date` reads that and the two
   obsolete forms and never raises.
 """
 
@@ -72,7 +72,7 @@ def parse_datetime(text: str) -> datetime:
     """Parse an ISO-8601 / RFC 3339 timestamp from the service into an aware ``datetime``.
 
     Up to 7 (or more) fractional digits are accepted; digits beyond microseconds are truncated in
-    the value but kept in the returned object so :func:`format_datetime` reproduces ``text``. A
+    the value but kept in the returned object so `format_datetime` reproduces ``text``. A
     timestamp without an offset is taken as UTC (the service always sends UTC).
 
     Raises:
@@ -143,7 +143,7 @@ def format_http_date(value: datetime) -> str:
     whole seconds).
 
     Raises:
-        ValueError: ``value`` is naive (see :func:`format_datetime`).
+        ValueError: ``value`` is naive (see `format_datetime`).
     """
     _check_aware(value)
     v = value.astimezone(UTC)
@@ -186,8 +186,8 @@ def parse_duration(text: str) -> timedelta:
     """Parse an ISO-8601 duration (``PT1H``, ``P7D``, ``P10675199DT2H48M5.4775807S``).
 
     Fractions below a microsecond are truncated in the value but kept in the returned object, so
-    :func:`format_duration` gives ``text`` back unchanged. Weeks and fractional hours/minutes are
-    accepted too (through :mod:`isodate`).
+    `format_duration` gives ``text`` back unchanged. Weeks and fractional hours/minutes are
+    accepted too (through `isodate`).
 
     Raises:
         ValueError: ``text`` is not an ISO-8601 duration, or it uses calendar years or months,

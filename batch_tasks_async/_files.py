@@ -298,7 +298,7 @@ class FileOperations:
             max_results: Most files per page (1 to 1000).
             **options: The call options, used for every page.
 
-        Example::
+        For example:
 
             async for f in client.file.list_from_task("job-1", "t1", recursive=True):
                 if not f.is_directory:
@@ -343,7 +343,7 @@ class FileOperations:
             A [`TaskFileDownload`][batch_tasks_async._files.TaskFileDownload]: iterate it for
             the bytes, or ``await download.to_path(path)``.
 
-        Example::
+        For example:
 
             await client.file.get_from_task("job-1", "t1", "stdout.txt").to_path("t1.out")
             async for chunk in client.file.get_from_task("job-1", "t1", "stderr.txt"):

@@ -298,7 +298,7 @@ class TaskOperations(TaskWaitMixin):
         ``headers`` come from the response, so a conditional update works even when
         ``select=`` left the task's ``eTag`` property out.
 
-        Example::
+        For example:
 
             found = await client.task.get_with_response(job_id, "t1", select=["id", "state"])
             await client.task.update(job_id, "t1", constraints=c, if_match=found.e_tag)
@@ -338,7 +338,7 @@ class TaskOperations(TaskWaitMixin):
                 is 1000).
             **options: The call options, used for every page.
 
-        Example::
+        For example:
 
             async for task in client.task.list(job_id, filter="state eq 'completed'"):
                 print(task.id, task.execution_info.exit_code)
@@ -418,7 +418,7 @@ class TaskOperations(TaskWaitMixin):
         or its fields (``constraints=``). The task's constraints are *replaced*: an omitted
         constraints object resets them to their defaults, as the service documents.
 
-        Example::
+        For example:
 
             found = await client.task.get_with_response(job_id, "t1")
             await client.task.update(

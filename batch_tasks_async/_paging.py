@@ -22,7 +22,8 @@ class Page(Generic[T]):
     Attributes:
         items: The page's items (may be empty even when more pages follow).
         next_link: The ``odata.nextLink`` of the page: the URL of the next page, or ``None`` on
-            the last page. Pass it to :meth:`AsyncPager.pages` as ``continuation_token`` to
+            the last page. Pass it to [`AsyncPager.pages`][batch_tasks_async.AsyncPager.pages] as
+            ``continuation_token`` to
             resume a listing later.
         request_id: The service's ``request-id`` for the request that returned this page.
         metadata: The page's response metadata: status, ``request-id``, the
@@ -44,7 +45,8 @@ class AsyncPager(Generic[T]):
     """The result of a list call, returned at once (no ``await``).
 
     ``async for item in pager`` yields every item, fetching pages as needed;
-    ``async for page in pager.pages()`` yields :class:`Page` objects. Each iteration starts
+    ``async for page in pager.pages()`` yields [`Page`][batch_tasks_async.Page] objects. Each
+    iteration starts
     the listing from its beginning (or from ``continuation_token``). The ``odata.nextLink`` of
     each page is followed exactly as the service gave it, including past empty pages. Leaving
     a loop early leaves nothing open: every page's response is read whole before it is used.

@@ -6,23 +6,23 @@ models' field types; nothing is written per field:
 
 * Wire names are derived from the attribute names (``command_line`` -> ``commandLine``). The few
   the spec spells differently (``odata.nextLink``, ``userCPUTime``, ``readIOGiB``, ``username``...)
-  are stored in the attrs field metadata under :data:`WIRE_NAME` by the models module.
+  are stored in the attrs field metadata under `WIRE_NAME` by the models module.
 * Unset (``None``) properties are omitted from request bodies.
 * Properties the model does not declare (newer service versions, older renamed properties,
   ``odata.*`` annotations) are collected into the model's ``additional_properties`` dict when
   structuring and written back when unstructuring, so a round trip loses nothing.
-* Datetimes are timezone-aware :class:`~datetime.datetime` values and ISO-8601 durations are
-  :class:`~datetime.timedelta` values, parsed and formatted by ``_dates`` (their one home; the
+* Datetimes are timezone-aware `datetime` values and ISO-8601 durations are
+  `timedelta` values, parsed and formatted by ``_dates`` (their one home; the
   helpers are re-exported here for older imports). In models read from the service they are
   parsed when first read: until then the model holds the wire text and sends it back as it came.
   Replies are checked by JSON shape when structured (``_shapes``), so those reads cannot fail.
 
-:func:`prepare` generates every class's functions at once (the client calls it when it is made,
-so the first request does not pay for code generation). :data:`converter` is a cattrs converter
+`prepare` generates every class's functions at once (the client calls it when it is made,
+so the first request does not pay for code generation). `converter` is a cattrs converter
 whose model hooks are these same generated functions, for code that wants the cattrs API.
 
-Public helpers used by the rest of the SDK: :func:`to_wire`, :func:`from_wire`, :func:`dumps`,
-:func:`loads`, :func:`prepare`; and, from ``_dates``, ``format_datetime``, ``parse_datetime``,
+Public helpers used by the rest of the SDK: `to_wire`, `from_wire`, `dumps`,
+`loads`, `prepare`; and, from ``_dates``, ``format_datetime``, ``parse_datetime``,
 ``format_http_date``, ``parse_http_date``, ``format_duration`` and ``parse_duration``.
 """
 

@@ -9,7 +9,7 @@ each such value when it structures the outer object -- by JSON type only, which 
   cached duration parser: the C parse is tens of nanoseconds, no object is kept);
 * a nested object must be a JSON object whose own properties pass the same checks, recursively
   (required ones present, scalars of their JSON type, enums strings, int64 an int or numeric
-  text), through a ``check`` function generated per class by :func:`make_check`;
+  text), through a ``check`` function generated per class by `make_check`;
 * a list must be a JSON array of items of the right JSON type.
 
 Failures raise [`ClientValidationError`][batch_tasks_async.errors.ClientValidationError] naming

@@ -135,7 +135,7 @@ class TaskWaitMixin:
             MissingTasksError: Some ``task_ids`` are not in the job (every task of the job
                 completed without them showing up).
 
-        Example::
+        For example:
 
             summary = await client.task.wait("job-1", timeout=3600)
             for failure in summary.failures:
@@ -167,7 +167,7 @@ class TaskWaitMixin:
         tasks that had completed before the call come first. A failed task that is
         reactivated and completes again is yielded again, with its new outcome.
 
-        Example::
+        For example:
 
             async with contextlib.aclosing(client.task.watch("job-1")) as completions:
                 async for task in completions:

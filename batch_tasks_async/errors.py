@@ -1,6 +1,7 @@
-"""Exceptions raised by :mod:`batch_tasks_async`.
+"""Exceptions raised by `batch_tasks_async`.
 
-Every exception the SDK raises on purpose derives from :class:`BatchError`::
+Every exception the SDK raises on purpose derives from
+[`BatchError`][batch_tasks_async.errors.BatchError]:
 
     BatchError
     ├── ClientValidationError (also ValueError)   bad input, found before anything was sent
@@ -28,7 +29,8 @@ Every exception the SDK raises on purpose derives from :class:`BatchError`::
     ├── MissingTasksError                           a wait was given ids the job does not have
     └── CreateTasksError                            the bulk engine could not add every task
 
-:class:`TransportError` carries ``request_sent``: when it is true the request may have reached
+[`TransportError`][batch_tasks_async.errors.TransportError] carries ``request_sent``: when it is
+true the request may have reached
 the service, so its outcome is *ambiguous* (it may or may not have been carried out).
 
 Exception text never contains credentials: messages are built only from the service's error
@@ -413,7 +415,8 @@ _STATUS_CLASSES: dict[int, type[ServiceError]] = {
 
 
 def service_error_class(status_code: int, code: str | None) -> type[ServiceError]:
-    """Pick the :class:`ServiceError` subclass for a status code and Batch error code."""
+    """Pick the [`ServiceError`][batch_tasks_async.errors.ServiceError] subclass for a status code
+    and Batch error code."""
     if status_code == 403 and code == "AuthenticationFailed":
         return AuthenticationError
     if status_code >= 500:
@@ -505,7 +508,8 @@ class CreateTasksError(BatchError):
     """The bulk engine could not add every task.
 
     Attributes:
-        failed: The final :class:`~batch_tasks_async.models.TaskAddResult` of every task the
+        failed: The final [`TaskAddResult`][batch_tasks_async.models.TaskAddResult] of every task
+            the
             service (or the client, for tasks too large or duplicated) refused.
         unconfirmed: Tasks never confirmed either way, each with the reason.
         request_errors: Request-level errors that stopped the run or exhausted retries.

@@ -1,11 +1,16 @@
 """Models for the Azure Batch Task REST API (api-version ``2024-07-01.20.0``).
 
 Every wire type of the Task operations, generated from the service's Swagger definitions and
-named exactly like them: request bodies (:class:`TaskAddParameter`,
-:class:`TaskAddCollectionParameter`, :class:`TaskUpdateParameter`), response bodies
-(:class:`CloudTask`, :class:`CloudTaskListResult`, :class:`TaskAddCollectionResult`,
-:class:`CloudTaskListSubtasksResult`, :class:`TaskCountsResult`), the error body
-(:class:`BatchError`) and everything they contain.
+named exactly like them: request bodies
+([`TaskAddParameter`][batch_tasks_async.models.TaskAddParameter],
+[`TaskAddCollectionParameter`][batch_tasks_async.models.TaskAddCollectionParameter],
+[`TaskUpdateParameter`][batch_tasks_async.models.TaskUpdateParameter]), response bodies
+([`CloudTask`][batch_tasks_async.models.CloudTask],
+[`CloudTaskListResult`][batch_tasks_async.models.CloudTaskListResult],
+[`TaskAddCollectionResult`][batch_tasks_async.models.TaskAddCollectionResult],
+[`CloudTaskListSubtasksResult`][batch_tasks_async.models.CloudTaskListSubtasksResult],
+[`TaskCountsResult`][batch_tasks_async.models.TaskCountsResult]), the error body
+([`BatchError`][batch_tasks_async.models.BatchError]) and everything they contain.
 
 Conventions:
 
@@ -35,7 +40,7 @@ Conventions:
   are sent back unchanged; naive datetimes are refused.
 * Enums are ``str`` enums holding the wire values. Parsing is case-insensitive (the service
   echoes ``"Success"`` or ``"TaskCompletion"``); a value this SDK does not know yields a
-  pseudo-member that keeps the raw string (see :class:`WireEnum`).
+  pseudo-member that keeps the raw string (see [`WireEnum`][batch_tasks_async.models.WireEnum]).
 * Secrets stay out of ``repr()``: ``ContainerRegistry.password`` is hidden and SAS signatures in
   blob URLs are redacted.
 """

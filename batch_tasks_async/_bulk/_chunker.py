@@ -2,14 +2,14 @@
 
 A request body is ``{"value":[`` + the tasks' JSON joined by commas + ``]}``, so a body of ``n``
 tasks whose serialized sizes are ``s1 .. sn`` is exactly ``12 + sum(s) + (n - 1)`` bytes. The
-:class:`Chunker` packs tasks greedily, in input order, into chunks that respect both the task
+`Chunker` packs tasks greedily, in input order, into chunks that respect both the task
 count limit and the byte limit, emitting a chunk as soon as it is full (so a slow input never
 holds back a complete request).
 
 Two byte limits are kept apart:
 
 * ``hard_max_bytes`` -- the configured limit. A task that does not fit in a body of this size
-  even alone can never be sent; :meth:`Chunker.add` refuses it.
+  even alone can never be sent; `Chunker.add` refuses it.
 * ``max_bytes`` -- the packing limit, which starts equal to ``hard_max_bytes`` and is lowered when
   the service answers ``413 RequestBodyTooLarge``. A task larger than it (but within the hard
   limit) is sent alone, so the service decides.
@@ -47,7 +47,7 @@ def body_size(sizes: Iterable[int]) -> int:
 class Chunker(Generic[T]):
     """Greedy, order-preserving packer of items of known serialized size into chunks.
 
-    Complete chunks are appended to :attr:`ready` (a deque the caller drains); :meth:`flush`
+    Complete chunks are appended to `ready` (a deque the caller drains); `flush`
     moves the partial chunk there too.
 
     Args:
@@ -106,7 +106,7 @@ class Chunker(Generic[T]):
         return True
 
     def flush(self) -> None:
-        """Emit the partial chunk, if any, to :attr:`ready`."""
+        """Emit the partial chunk, if any, to `ready`."""
         if self._items:
             self.ready.append(self._items)
             self._items = []

@@ -3,7 +3,7 @@
 The bulk engine must remember every task id it has read (the service compares ids
 case-insensitively, and a duplicate must be reported without being sent) while the input may
 hold millions of tasks. A ``set[str]`` costs well over 100 bytes per id; this set stores one
-64-bit hash per id in an :class:`array.array` of type ``'Q'`` used as an open-addressing table
+64-bit hash per id in an `array.array` of type ``'Q'`` used as an open-addressing table
 with double hashing, kept between 40% and 80% full: **10 to 20 bytes per id** (16 on average),
 and no per-id Python object.
 

@@ -52,7 +52,7 @@ class BulkRetryPolicy:
             uniform value in ``[d * (1 - jitter), d]``. ``0`` gives exact delays.
         max_retry_after: Largest ``Retry-After`` honoured, in seconds; longer requests are
             capped to it.
-        sleep: Coroutine function used for every backoff wait (default :func:`anyio.sleep`).
+        sleep: Coroutine function used for every backoff wait (default `anyio.sleep`).
             Inject a recorder or a no-op in tests.
     """
 

@@ -56,6 +56,7 @@ class BulkProgress:
         return self.added + self.already_existed
 
 
-#: Called with a :class:`BulkProgress` a few times a second and once at the end. It runs in the
+#: Called with a [`BulkProgress`][batch_tasks_async.BulkProgress] a few times a second and once at
+#: the end. It runs in the
 #: event loop, so it must be quick and must not block; an exception it raises stops the run.
 ProgressCallback = Callable[[BulkProgress], None]

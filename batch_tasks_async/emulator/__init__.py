@@ -8,7 +8,7 @@ codes, headers (bare ``ETag``, ``Last-Modified``, ``request-id``, echoed ``clien
 ``application/json;odata=minimalmetadata``), ``odata.metadata`` values, filled-in defaults and
 Batch error bodies.
 
-Ways to run it::
+Ways to run it:
 
     batch-tasks emulator --port 8765 --job my-job [--account-name N --account-key-file F]
     batch-tasks emulator --tls ...                          # https; prints the CA bundle's path
@@ -19,7 +19,7 @@ Ways to run it::
     with EmulatorServer(config) as emulator: ...            # sync, background thread
     with EmulatorProcess(config, cpu=0) as proc: ...        # separate process (benchmarks)
 
-Knobs (:class:`EmulatorConfig` field / CLI flag):
+Knobs ([`EmulatorConfig`][batch_tasks_async.emulator.EmulatorConfig] field / CLI flag):
 
 * ``account_name`` / ``account_key`` (``--account-name``; the key from
   ``BATCH_EMULATOR_ACCOUNT_KEY``, ``--account-key-file`` or ``--account-key``): Shared Key
@@ -28,7 +28,8 @@ Knobs (:class:`EmulatorConfig` field / CLI flag):
   (``--date-window``, 900) of the emulator's clock; 403 ``AuthenticationFailed`` otherwise.
   ``accept_bearer_token`` (``BATCH_EMULATOR_BEARER_TOKEN``, ``--accept-bearer-token``): ``"*"``
   or one allowed token. With neither a key nor bearer tokens the emulator is open. Neither
-  secret appears in ``repr()`` or, with :class:`EmulatorProcess`, in the process's arguments.
+  secret appears in ``repr()`` or, with
+  [`EmulatorProcess`][batch_tasks_async.emulator.EmulatorProcess], in the process's arguments.
 * ``tls`` (``--tls``): https with a certificate made at start (trustme); the CA bundle is
   written to ``tls_ca_path`` (``--tls-ca-file``) or a temporary file, printed as
   ``TLS CA bundle: PATH`` and held by ``RunningEmulator.ca_path``.
@@ -42,7 +43,8 @@ Knobs (:class:`EmulatorConfig` field / CLI flag):
 * ``lifecycle``: ``"auto"`` (default: a task reads ``active`` when added, then starts and
   completes by itself after seeded times drawn from ``active_seconds`` and ``running_seconds``),
   ``"instant"`` (tasks complete as soon as they are read), ``"manual"`` (move them with
-  :meth:`RunningEmulator.advance_task` or ``POST
+  [`RunningEmulator.advance_task`][batch_tasks_async.emulator.RunningEmulator.advance_task] or
+  ``POST
   /_emulator/jobs/{j}/tasks/{t}/advance?to=running|completed``) or fixed seconds spent in
   ``active`` and again in ``running``. ``POST /_emulator/clock?advance=S`` moves the clock tasks
   run on. **Exit codes**: the first matching ``exit_code_rules`` pattern, else the last ``exit N``
@@ -58,7 +60,8 @@ Knobs (:class:`EmulatorConfig` field / CLI flag):
   service answers; ``"lower"`` as the spec spells them), ``shuffle_results`` (seeded shuffle
   of add-collection results; clients must not rely on order).
 
-Faults (:class:`FaultConfig`, all seeded by ``seed`` / ``--seed``, applied to the operations in
+Faults ([`FaultConfig`][batch_tasks_async.emulator.FaultConfig], all seeded by ``seed`` /
+``--seed``, applied to the operations in
 ``operations`` / ``--fault-operations``, by default ``task_add_collection,task_add``):
 
 * ``task_server_error``: probability of a per-task ``ServerError`` result (not committed).
@@ -67,7 +70,7 @@ Faults (:class:`FaultConfig`, all seeded by ``seed`` / ``--seed``, applied to th
   ``internal_error_500``: 500 ``InternalError``.
 * ``drop_before_commit`` / ``drop_after_commit``: the socket is aborted with no response,
   before anything is committed or after the tasks were committed (the client cannot know).
-  In-process (ASGI) the app raises :class:`ConnectionDroppedError` instead.
+  In-process (ASGI) the app raises `ConnectionDroppedError` instead.
 * ``delay_after_commit`` with ``delay_after_commit_seconds``: the response is held back after
   commit (set the delay past the client's timeout).
 * ``job_rate_limit``: tasks per second per job (token bucket), answered with
@@ -85,14 +88,15 @@ Faults (:class:`FaultConfig`, all seeded by ``seed`` / ``--seed``, applied to th
   client may have given up.
 
 Every fault has the same flag on ``batch-tasks emulator`` and ``batch-tasks demo``;
-:meth:`FaultConfig.preset` (``--faults-preset``) gives the named mixes ``chaos``,
+[`FaultConfig.preset`][batch_tasks_async.emulator.FaultConfig.preset] (``--faults-preset``) gives
+the named mixes ``chaos``,
 ``benchmark`` and ``hostile``.
 
 ``GET /_emulator/stats`` (``?per_task=true`` adds every task's commit count and the tasks each
 fault touched) reports tasks committed (total, per job, distinct, committed more than once),
 duplicate add attempts answered ``TaskExists``, requests per operation and faults injected per
 kind; ``POST /_emulator/reset`` forgets everything. With a key these paths need a signature
-too: ``RunningEmulator.http_client()`` signs (see :class:`EmulatorAuth`).
+too: ``RunningEmulator.http_client()`` signs (see `EmulatorAuth`).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Azure Batch Shared Key verification, matched to what azure-batch 15.x signs.
 
-The string to sign (``azure.batch._patch.BatchSharedKeyAuthPolicy``)::
+The string to sign (``azure.batch._patch.BatchSharedKeyAuthPolicy``):
 
     VERB \\n
     Content-Encoding \\n Content-Language \\n Content-Length \\n Content-MD5 \\n
@@ -15,14 +15,14 @@ first value of a repeated query parameter and keeps query names as sent; the old
 scheme leaves a zero length empty, lowercases names and comma-joins sorted values. The
 verifier accepts either form, so every generation of client is checked, and nothing else.
 
-:class:`Authenticator` is the one gate every request passes, the ``/_emulator/...`` control
+`Authenticator` is the one gate every request passes, the ``/_emulator/...`` control
 endpoints included: a valid signature *and* a request date (``ocp-date``, else ``Date``) within
-:attr:`EmulatorConfig.date_window_seconds` of the emulator's clock (the service documents that
+`EmulatorConfig.date_window_seconds` of the emulator's clock (the service documents that
 it must receive a request within 15 minutes of its creation, against replays), or an accepted
 bearer token. Every refusal is ``403 AuthenticationFailed`` with an ``AuthenticationErrorDetail``
 saying why, the shape the service gives every Shared Key failure.
 
-:class:`EmulatorAuth` is the client side for tools that call the control endpoints: an
+`EmulatorAuth` is the client side for tools that call the control endpoints: an
 ``httpx.Auth`` that signs with the SDK's own
 [`SharedKeyCredential`][batch_tasks_async.SharedKeyCredential] (or sends the bearer token).
 """
@@ -209,7 +209,7 @@ class Authenticator:
         query_string: str,
         headers: Iterable[tuple[str, str]],
     ) -> None:
-        """:meth:`check` on a request's parts (the path as sent, still percent-encoded)."""
+        """`check` on a request's parts (the path as sent, still percent-encoded)."""
         if not self.required:
             return
         pairs = list(headers)

@@ -51,7 +51,7 @@ DEFAULT_API_VERSIONS: frozenset[str] = frozenset(
     }
 )
 
-#: Operation names used by :attr:`FaultConfig.operations` and in the request statistics.
+#: Operation names used by `FaultConfig.operations` and in the request statistics.
 ALL_OPERATIONS: frozenset[str] = frozenset(
     {
         "task_add",
@@ -123,7 +123,7 @@ def _positive(_inst: object, attribute: attrs.Attribute[float], value: float) ->
         raise ValueError(f"{attribute.name} must be positive, not {value!r}")
 
 
-#: How a garbled 2xx answer is garbled (:attr:`FaultConfig.garbled_kinds`): a body that is not
+#: How a garbled 2xx answer is garbled (`FaultConfig.garbled_kinds`): a body that is not
 #: JSON (``not_json``), the JSON cut in half (``truncated``), half the body and then the
 #: connection closed (``cut_off``), an HTML error page (``html``), an empty body with the status
 #: kept (``empty``), a bare 204 (``no_content``) or 202 (``accepted``), ``value`` an object
@@ -238,13 +238,13 @@ def _check_rules(
 class FaultConfig:
     """Seeded fault injection. Every probability is drawn from one ``random.Random(seed)``.
 
-    Faults apply only to the operations named in :attr:`operations`
+    Faults apply only to the operations named in `operations`
     (by default the two task-add operations).
     """
 
     #: Seed of the random generator behind every probabilistic fault and the result shuffle.
     seed: int = 0
-    #: Operations the faults apply to (names from :data:`ALL_OPERATIONS`).
+    #: Operations the faults apply to (names from `ALL_OPERATIONS`).
     operations: frozenset[str] = attrs.field(
         default=frozenset({"task_add_collection", "task_add"}),
         converter=_str_frozenset,
@@ -261,7 +261,7 @@ class FaultConfig:
     retry_after: int = attrs.field(default=1, validator=attrs.validators.ge(0))
     #: The ``Retry-After`` text sent instead, as is, with every 429 and 503 (the rate limit's
     #: too): any value a server might send, e.g. ``"inf"``, ``"1e20"``, ``"-5"``, ``"soon"`` or
-    #: an HTTP date. ``None``: :attr:`retry_after` (the rate limit: its computed wait).
+    #: an HTTP date. ``None``: `retry_after` (the rate limit: its computed wait).
     retry_after_text: str | None = attrs.field(default=None, validator=_check_header_text)
     #: Probability that a whole request is answered ``500 InternalError`` before commit.
     internal_error_500: float = attrs.field(default=0.0, validator=_probability)
@@ -269,7 +269,7 @@ class FaultConfig:
     drop_before_commit: float = attrs.field(default=0.0, validator=_probability)
     #: Probability that the connection is dropped (no response) after the tasks were committed.
     drop_after_commit: float = attrs.field(default=0.0, validator=_probability)
-    #: Probability that the response is held back :attr:`delay_after_commit_seconds` after commit.
+    #: Probability that the response is held back `delay_after_commit_seconds` after commit.
     delay_after_commit: float = attrs.field(default=0.0, validator=_probability)
     #: How long a delayed response is held back (seconds); set it past the client's timeout.
     delay_after_commit_seconds: float = attrs.field(default=5.0, validator=_non_negative)
@@ -280,9 +280,9 @@ class FaultConfig:
     #: Added latency per request, in milliseconds (an async sleep: it does not block others).
     latency_ms: float = attrs.field(default=0.0, validator=_non_negative)
     #: Probability that a 2xx answer with a body is garbled (after commit: the client cannot
-    #: read what happened), in one of :attr:`garbled_kinds`, chosen by the seeded generator.
+    #: read what happened), in one of `garbled_kinds`, chosen by the seeded generator.
     garbled_body: float = attrs.field(default=0.0, validator=_probability)
-    #: The ways :attr:`garbled_body` garbles, from :data:`GARBLE_KINDS` (default: all).
+    #: The ways `garbled_body` garbles, from `GARBLE_KINDS` (default: all).
     garbled_kinds: frozenset[str] = attrs.field(
         default=GARBLE_KINDS, converter=_str_frozenset, validator=_check_garble_kinds
     )
@@ -298,7 +298,7 @@ class FaultConfig:
     #: Probability that an add-collection entry's ``status`` is a value the spec does not have
     #: (``Unknown``, ``Pending`` or an empty string); the task's fate is what it was.
     unknown_status: float = attrs.field(default=0.0, validator=_probability)
-    #: Probability that an answer's body is drip-fed, one byte every :attr:`drip_interval`
+    #: Probability that an answer's body is drip-fed, one byte every `drip_interval`
     #: seconds (after commit).
     drip_feed: float = attrs.field(default=0.0, validator=_probability)
     #: Seconds between the bytes of a drip-fed answer.
@@ -306,7 +306,7 @@ class FaultConfig:
     #: Task ids (a regular expression matched against the whole id, ignoring case) that poison
     #: every request holding them: answered ``500 InternalError``, nothing committed.
     poison_task_pattern: str | None = attrs.field(default=None, validator=_check_pattern)
-    #: Probability that a request's changes are committed late: :attr:`commit_late_seconds`
+    #: Probability that a request's changes are committed late: `commit_late_seconds`
     #: after it arrived (set past the client's timeout: committed after the client gave up).
     commit_late: float = attrs.field(default=0.0, validator=_probability)
     #: How long a late commit waits before committing (seconds).
@@ -337,7 +337,7 @@ class FaultConfig:
 
     @classmethod
     def preset(cls, name: str, **overrides: Any) -> FaultConfig:
-        """A named fault mix from :data:`FAULT_PRESETS`, with any field overridden.
+        """A named fault mix from `FAULT_PRESETS`, with any field overridden.
 
         ``FaultConfig.preset("chaos", seed=7)`` is the mix of ``batch-tasks demo --chaos``.
 
@@ -355,7 +355,7 @@ class FaultConfig:
 
 @attrs.frozen(kw_only=True)
 class EmulatorConfig:
-    """Everything the emulator can be told. Immutable; build a new one with :func:`attrs.evolve`."""
+    """Everything the emulator can be told. Immutable; build a new one with `attrs.evolve`."""
 
     #: Batch account name used in Shared Key verification and in nothing else.
     account_name: str = "emulator"
@@ -370,7 +370,7 @@ class EmulatorConfig:
     #: emulator's clock, either way; outside it, or with no parseable date at all, the request
     #: is refused ``403 AuthenticationFailed`` (the service's documented 15 minutes).
     date_window_seconds: float = attrs.field(default=900.0, validator=_positive)
-    #: Serve https with a certificate made at start (see :attr:`tls_ca_path`).
+    #: Serve https with a certificate made at start (see `tls_ca_path`).
     tls: bool = False
     #: Where ``tls`` writes the PEM bundle of the CA that signed the certificate; ``None``: a
     #: file in a new temporary directory (removed when the emulator stops).
@@ -421,7 +421,7 @@ class EmulatorConfig:
     faults: FaultConfig = attrs.field(factory=FaultConfig)
 
 
-#: Named fault mixes for :meth:`FaultConfig.preset` (``--faults-preset NAME`` on
+#: Named fault mixes for `FaultConfig.preset` (``--faults-preset NAME`` on
 #: ``batch-tasks emulator`` and ``batch-tasks demo``):
 #:
 #: * ``chaos``: ``batch-tasks demo --chaos``: some of every classic fault: 5% 429s, 2% 503s,

@@ -1,5 +1,5 @@
 """The fault flags of ``batch-tasks emulator`` and ``batch-tasks demo``: one table, so both
-commands take the same names and :func:`fault_args` reproduces a
+commands take the same names and `fault_args` reproduces a
 [`FaultConfig`][batch_tasks_async.emulator.FaultConfig] as flags.
 
 Every flag is "not given" by default, so ``--faults-preset NAME`` supplies a mix and any flag
@@ -119,9 +119,9 @@ def _store(field: str) -> Callable[[click.Context, click.Parameter, Any], None]:
 
 
 def fault_options(*, preset_aliases: Sequence[tuple[str, str]] = ()) -> Callable[[F], F]:
-    """Add ``--faults-preset`` and every flag of :data:`FAULT_FLAGS` to a click command.
+    """Add ``--faults-preset`` and every flag of `FAULT_FLAGS` to a click command.
 
-    The values are read back with :func:`faults_from_flags`. ``preset_aliases`` adds flags
+    The values are read back with `faults_from_flags`. ``preset_aliases`` adds flags
     such as ``("--chaos", "chaos")`` that pick a preset.
     """
 

@@ -1,6 +1,6 @@
 """The OData ``$filter`` subset the emulator understands for task and job lists.
 
-Grammar (case-insensitive keywords)::
+Grammar (case-insensitive keywords):
 
     expr    := or
     or      := and ("or" and)*
@@ -292,7 +292,7 @@ class _Parser:
 
 
 def compile_filter(text: str, properties: frozenset[str] = TASK_PROPERTIES) -> Predicate:
-    """Compile ``text`` into a predicate over wire-format dicts; raise :class:`FilterError`."""
+    """Compile ``text`` into a predicate over wire-format dicts; raise `FilterError`."""
     tokens = _tokenize(text)
     if not tokens:
         raise FilterError("the filter is empty")

@@ -2,7 +2,7 @@
 
 ``batch_schema.json`` (next to this module) is a compact form of the definitions reachable from
 ``TaskAddParameter``, ``TaskUpdateParameter`` and ``JobAddParameter`` in the spec's
-``BatchService.json``. Regenerate it with::
+``BatchService.json``. Regenerate it with:
 
     python -m batch_tasks_async.emulator._schema path/to/BatchService.json
 

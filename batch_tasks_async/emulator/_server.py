@@ -1,8 +1,8 @@
 """Running the emulator on a real socket: in a thread, as an async context manager, or as a
 separate process; over http or, with ``tls``, https.
 
-Secrets stay out of process arguments: :class:`EmulatorProcess` hands the account key and the
-bearer token to the child in environment variables (:func:`config_to_env`), never in argv.
+Secrets stay out of process arguments: `EmulatorProcess` hands the account key and the
+bearer token to the child in environment variables (`config_to_env`), never in argv.
 """
 
 from __future__ import annotations
@@ -136,18 +136,18 @@ class RunningEmulator:
 
     @property
     def verify(self) -> ssl.SSLContext | bool:
-        """What to pass as httpx's ``verify=``: a context trusting :attr:`ca_path`, or ``True``."""
+        """What to pass as httpx's ``verify=``: a context trusting `ca_path`, or ``True``."""
         return client_ssl_context(self.ca_path) if self.ca_path else True
 
     def http_client(self, **kwargs: Any) -> httpx.Client:
-        """An ``httpx.Client`` on :attr:`url` that signs every request and trusts the CA.
+        """An ``httpx.Client`` on `url` that signs every request and trusts the CA.
 
         Handy for the ``/_emulator/...`` control endpoints, which need a signature too.
         """
         return httpx.Client(**_client_options(self.url, self.config, self.ca_path, kwargs))
 
     def async_http_client(self, **kwargs: Any) -> httpx.AsyncClient:
-        """The async twin of :meth:`http_client`."""
+        """The async twin of `http_client`."""
         return httpx.AsyncClient(**_client_options(self.url, self.config, self.ca_path, kwargs))
 
     @property
@@ -201,7 +201,7 @@ class RunningEmulator:
 class EmulatorServer:
     """The emulator served by uvicorn on a background thread with its own event loop.
 
-    Use it as a (sync) context manager; it works from any thread and from benchmarks::
+    Use it as a (sync) context manager; it works from any thread and from benchmarks:
 
         with EmulatorServer(EmulatorConfig(jobs=("job-1",))) as emulator:
             print(emulator.url)
@@ -230,7 +230,7 @@ class EmulatorServer:
 
     @property
     def handle(self) -> RunningEmulator:
-        """The :class:`RunningEmulator` of a started server."""
+        """The `RunningEmulator` of a started server."""
         if self._handle is None:
             raise RuntimeError("the emulator is not running")
         return self._handle
@@ -355,7 +355,7 @@ def config_to_env(config: EmulatorConfig) -> dict[str, str]:
 def config_to_args(config: EmulatorConfig) -> list[str]:
     """The ``batch-tasks emulator`` flags that reproduce ``config``, secrets left out.
 
-    Pass :func:`config_to_env` as the process's environment for the key and the token.
+    Pass `config_to_env` as the process's environment for the key and the token.
     """
     args = ["--account-name", config.account_name]
     args += ["--date-window", repr(config.date_window_seconds)]

@@ -34,7 +34,7 @@ class TLSMaterial:
     Args:
         host: The interface the server listens on (added to the certificate's names).
         ca_path: Where to write the CA bundle; ``None``: ``ca.pem`` in a new temporary
-            directory that :meth:`cleanup` removes.
+            directory that `cleanup` removes.
     """
 
     def __init__(self, host: str, ca_path: str | os.PathLike[str] | None = None) -> None:
