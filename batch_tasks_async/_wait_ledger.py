@@ -23,9 +23,12 @@ How polling stays cheap and exact:
   for the summary anyway), so its new completion replaces the old one. A task that succeeded
   cannot be reactivated, so succeeded tasks are only counted: memory is bounded by the
   failures and the tasks completing within ``lag_tolerance``, not by the job's size.
-* The job is done when the counts show no active or running task *and* a list query (exact,
-  unlike the counts) finds no incomplete task; one last listing then collects the final
-  completions.
+* The job is done when the counts show no active or running task, a list query (exact,
+  unlike the counts) finds no incomplete task, one last listing collects the final
+  completions, and the exact check, made again *after* that listing, still finds no incomplete
+  task. A failed task reactivated while the last listing ran is not in it (it lists completed
+  tasks only), so only a check made after the listing can see it: then the wait goes on, and
+  the task is counted once when it completes again.
 """
 
 from __future__ import annotations
@@ -230,7 +233,9 @@ class WaitLedger:
         self.since: datetime | None = None
         self._counts: models.TaskCounts | None = None
         self._polls_without_listing = 0
-        self._final_listing = False
+        #: ``None``: not ending; ``"listing"``: the last listing runs (the job was seen done);
+        #: ``"confirming"``: the check made after that listing is under way.
+        self._ending: str | None = None
         self._action = (
             WaitAction.DONE
             if self._pending is not None and not self._pending
@@ -339,9 +344,11 @@ class WaitLedger:
                 self._recent = {k: t for k, t in self._recent.items() if t >= since}
         if self._pending is not None and not self._pending:
             self._action = WaitAction.DONE
-        elif self._final_listing:
-            self._missing = tuple(sorted((self._pending or {}).values()))
-            self._action = WaitAction.DONE
+        elif self._ending == "listing":
+            # Not done yet: a task may have been reactivated while the listing ran. Only an
+            # exact check made after it proves that every task's last completion was listed.
+            self._ending = "confirming"
+            self._action = WaitAction.CHECK_INCOMPLETE
         elif self._job_looks_done():
             self._action = WaitAction.CHECK_INCOMPLETE
         else:
@@ -351,9 +358,14 @@ class WaitLedger:
         """The check for a task that is not completed came back (``found``: one exists)."""
         self._expect(WaitAction.CHECK_INCOMPLETE)
         if found:
+            self._ending = None
             self._action = WaitAction.SLEEP
+        elif self._ending == "confirming":
+            self._ending = None
+            self._missing = tuple(sorted((self._pending or {}).values()))
+            self._action = WaitAction.DONE
         else:
-            self._final_listing = True
+            self._ending = "listing"
             self._start_listing()
 
     def slept(self) -> None:

@@ -358,10 +358,55 @@ def test_job_done_needs_an_exact_check_and_a_last_listing() -> None:
     assert ledger.next_action() is WaitAction.LIST_COMPLETED
     assert [t.task_id for t in ledger.page_received([done("a", 5), done("b", 4)])] == ["b"]
     ledger.listing_finished()
+    # The exact check again, after the last listing: only it can see a task reactivated
+    # while that listing ran.
+    assert ledger.next_action() is WaitAction.CHECK_INCOMPLETE
+    ledger.incomplete_checked(False)
     assert ledger.next_action() is WaitAction.DONE
     summary = ledger.summary()
     assert (summary.total, summary.succeeded, summary.done) == (2, 2, True)
     assert summary.all_succeeded
+
+
+def test_a_task_reactivated_during_the_last_listing_is_waited_for_and_counted_once() -> None:
+    # The sequence the property test found: the counts look done, the exact check finds no
+    # incomplete task, then a failed task is reactivated while the last listing runs. That
+    # listing asks for completed tasks only, so it cannot show the task; the wait must not end
+    # (nor call a given id missing) until a check made after the listing finds nothing.
+    for task_ids in (None, ["a", "f"]):
+        ledger = WaitLedger(task_ids, lag_tolerance=1, list_every=100)
+        ledger.counts_received(counts(succeeded=1, failed=1))
+        assert ledger.next_action() is WaitAction.CHECK_INCOMPLETE
+        ledger.incomplete_checked(False)
+        assert ledger.next_action() is WaitAction.LIST_COMPLETED
+        assert [t.task_id for t in ledger.page_received([done("a", 1)])] == ["a"]
+        # "f" (failed at tick 2) is reactivated here, before its page is served.
+        assert ledger.page_received([]) == []
+        ledger.listing_finished()
+        assert ledger.next_action() is WaitAction.CHECK_INCOMPLETE
+        ledger.incomplete_checked(True)  # "f" is active again
+        assert ledger.next_action() is WaitAction.SLEEP
+        assert not ledger.summary().done
+        ledger.slept()
+        ledger.counts_received(counts(active=1, succeeded=1))
+        assert ledger.next_action() is WaitAction.LIST_COMPLETED
+        assert ledger.page_received([done("a", 1)]) == []
+        ledger.listing_finished()
+        ledger.slept()
+        ledger.counts_received(counts(succeeded=2))  # "f" completed again, and succeeded
+        assert ledger.next_action() is WaitAction.CHECK_INCOMPLETE
+        ledger.incomplete_checked(False)
+        fresh = ledger.page_received([done("a", 1), done("f", 6)])
+        assert [t.task_id for t in fresh] == ["f"]
+        ledger.listing_finished()
+        if task_ids is None:
+            assert ledger.next_action() is WaitAction.CHECK_INCOMPLETE
+            ledger.incomplete_checked(False)
+        assert ledger.next_action() is WaitAction.DONE
+        summary = ledger.summary()
+        assert (summary.total, summary.succeeded, summary.failed) == (2, 2, 0)
+        assert summary.missing == ()
+        assert summary.all_succeeded
 
 
 def test_window_stays_bounded_by_the_lag_tolerance() -> None:
