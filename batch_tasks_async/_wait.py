@@ -254,7 +254,7 @@ class TaskWaitMixin:
                 report()
                 continue
             if action is WaitAction.CONFIRM:
-                fresh: list[CompletedTask] | None = None
+                fresh: Sequence[CompletedTask] | None = None
                 with anyio.move_on_after(remaining()):
                     fresh = await self._confirm(job_id, ledger, retry_policy)
                 if fresh is None:
@@ -282,7 +282,7 @@ class TaskWaitMixin:
 
     async def _confirm(
         self, job_id: str, ledger: WaitLedger, retry_policy: RetryPolicy | None
-    ) -> list[CompletedTask]:
+    ) -> Sequence[CompletedTask]:
         pager = self.list(
             job_id,
             filter=ledger.confirm_filter(),
