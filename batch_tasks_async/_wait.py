@@ -19,6 +19,7 @@ from ._paging import AsyncPager, Page
 from ._pipeline import RetryPolicy
 from ._wait_ledger import (
     COMPLETED_SELECT,
+    CONFIRM_MAX_RESULTS,
     DEFAULT_LAG_TOLERANCE,
     INCOMPLETE_FILTER,
     CompletedTask,
@@ -252,6 +253,17 @@ class TaskWaitMixin:
                 ledger.listing_finished()
                 report()
                 continue
+            if action is WaitAction.CONFIRM:
+                fresh: Sequence[CompletedTask] | None = None
+                with anyio.move_on_after(remaining()):
+                    fresh = await self._confirm(job_id, ledger, retry_policy)
+                if fresh is None:
+                    remaining()  # cut short: raises the timeout
+                    continue
+                for completion in fresh:
+                    yield completion
+                report()
+                continue
             with anyio.move_on_after(remaining()):
                 if action is WaitAction.FETCH_COUNTS:
                     counts = await jobs.get_task_counts(job_id, retry_policy=retry_policy)
@@ -267,6 +279,26 @@ class TaskWaitMixin:
         summary = ledger.summary()
         if summary.missing:
             raise MissingTasksError(summary)
+
+    async def _confirm(
+        self, job_id: str, ledger: WaitLedger, retry_policy: RetryPolicy | None
+    ) -> Sequence[CompletedTask]:
+        pager = self.list(
+            job_id,
+            filter=ledger.confirm_filter(),
+            select=COMPLETED_SELECT,
+            max_results=CONFIRM_MAX_RESULTS,
+            retry_policy=retry_policy,
+        )
+        async with aclosing(pager.pages()) as pages:
+            page = await anext(pages, None)
+        if page is None:
+            return ledger.confirm_received([], incomplete=False, more=False)
+        return ledger.confirm_received(
+            _completions(page),
+            incomplete=any(t.state is not models.TaskState.COMPLETED for t in page.items),
+            more=page.next_link is not None,
+        )
 
     async def _any_incomplete(self, job_id: str, retry_policy: RetryPolicy | None) -> bool:
         pager = self.list(

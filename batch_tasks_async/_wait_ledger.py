@@ -23,9 +23,18 @@ How polling stays cheap and exact:
   for the summary anyway), so its new completion replaces the old one. A task that succeeded
   cannot be reactivated, so succeeded tasks are only counted: memory is bounded by the
   failures and the tasks completing within ``lag_tolerance``, not by the job's size.
-* The job is done when the counts show no active or running task *and* a list query (exact,
-  unlike the counts) finds no incomplete task; one last listing then collects the final
-  completions.
+* The job is done when the counts show no active or running task, a list query (exact,
+  unlike the counts) finds no incomplete task, one last listing collects the final
+  completions, and a confirming query made *after* that listing (one page, one request, so a
+  snapshot) shows no task that is incomplete or has a transition not yet counted, among the
+  tasks that are incomplete or transitioned at or after the newest transition seen before the
+  last listing began (the base). Why nothing can be missed: when the exact check found no
+  incomplete task, every task showed its completion; a task that changed after that (a failed
+  task reactivated, maybe completed again, even behind the last listing's cursor) has a
+  transition time after the check, so at or after the base, and the confirming query shows it
+  (incomplete, or completed at a time not counted). Every other task kept the completion the
+  last listing saw. Otherwise the wait goes on, and a reactivated task is counted once when it
+  completes again.
 """
 
 from __future__ import annotations
@@ -164,6 +173,10 @@ class WaitAction(enum.Enum):
     LIST_COMPLETED = "list completed"
     #: List at most one task that is not completed, then ``incomplete_checked``.
     CHECK_INCOMPLETE = "check incomplete"
+    #: One request (no further pages) for at most ``CONFIRM_MAX_RESULTS`` tasks in any state
+    #: matching ``WaitLedger.confirm_filter()``, selecting ``COMPLETED_SELECT``; then
+    #: ``confirm_received``.
+    CONFIRM = "confirm"
     #: Sleep the poll interval, then ``slept``.
     SLEEP = "sleep"
     #: Nothing left to do: ``summary()`` is final.
@@ -172,6 +185,8 @@ class WaitAction(enum.Enum):
 
 #: The OData filter of the ``CHECK_INCOMPLETE`` listing.
 INCOMPLETE_FILTER: Final = "state ne 'completed'"
+#: The page size of the ``CONFIRM`` query (the service's maximum).
+CONFIRM_MAX_RESULTS: Final = 1000
 #: The task properties a ``LIST_COMPLETED`` listing selects.
 COMPLETED_SELECT: Final = ("id", "state", "stateTransitionTime", "executionInfo")
 
@@ -230,7 +245,11 @@ class WaitLedger:
         self.since: datetime | None = None
         self._counts: models.TaskCounts | None = None
         self._polls_without_listing = 0
-        self._final_listing = False
+        #: ``None``: not ending; ``"listing"``: the last listing runs (the job was seen done);
+        #: ``"confirming"``: the query made after that listing is under way.
+        self._ending: str | None = None
+        #: The confirming query's lower bound: the base of the last listing.
+        self.confirm_since: datetime | None = None
         self._action = (
             WaitAction.DONE
             if self._pending is not None and not self._pending
@@ -249,6 +268,14 @@ class WaitLedger:
         if self.since is None:
             return "state eq 'completed'"
         return f"state eq 'completed' and stateTransitionTime ge {_filter_datetime(self.since)}"
+
+    def confirm_filter(self) -> str | None:
+        """The ``$filter`` of the ``CONFIRM`` query (``None``: every task of the job)."""
+        if self.confirm_since is None:
+            return None
+        return (
+            f"{INCOMPLETE_FILTER} or stateTransitionTime ge {_filter_datetime(self.confirm_since)}"
+        )
 
     def _expect(self, action: WaitAction) -> None:
         if self._action is not action:
@@ -289,6 +316,9 @@ class WaitLedger:
         filter) include tasks older than the watermark: each completion is returned once.
         """
         self._expect(WaitAction.LIST_COMPLETED)
+        return self._take(tasks)
+
+    def _take(self, tasks: Iterable[CompletedTask]) -> list[CompletedTask]:
         fresh: list[CompletedTask] = []
         since = self.since
         pending = self._pending
@@ -296,6 +326,8 @@ class WaitLedger:
             when = task.state_transition_time
             if since is not None and when < since:
                 continue  # before the watermark: counted by an earlier listing
+            if self._newest is None or when > self._newest:
+                self._newest = when  # any task's: the watermark is about what the service showed
             key = task.task_id.casefold()
             seen = self._recent.get(key)
             if seen is not None and when <= seen:
@@ -314,8 +346,6 @@ class WaitLedger:
                     continue  # not waited on, or already counted
                 del pending[key]
             self._recent[key] = when
-            if self._newest is None or when > self._newest:
-                self._newest = when
             if task.succeeded:
                 self._succeeded += 1
             else:
@@ -332,6 +362,7 @@ class WaitLedger:
         """The completed-tasks listing has no more pages."""
         self._expect(WaitAction.LIST_COMPLETED)
         self._polls_without_listing = 0
+        base = self._listing_base
         if self._listing_base is not None:
             since = self._listing_base - self._lag
             if self.since is None or since > self.since:
@@ -339,9 +370,12 @@ class WaitLedger:
                 self._recent = {k: t for k, t in self._recent.items() if t >= since}
         if self._pending is not None and not self._pending:
             self._action = WaitAction.DONE
-        elif self._final_listing:
-            self._missing = tuple(sorted((self._pending or {}).values()))
-            self._action = WaitAction.DONE
+        elif self._ending == "listing":
+            # Not done yet: a task may have been reactivated while the listing ran (and even
+            # completed again behind its cursor). Only a snapshot made after it can tell.
+            self._ending = "confirming"
+            self.confirm_since = base
+            self._action = WaitAction.CONFIRM
         elif self._job_looks_done():
             self._action = WaitAction.CHECK_INCOMPLETE
         else:
@@ -351,10 +385,35 @@ class WaitLedger:
         """The check for a task that is not completed came back (``found``: one exists)."""
         self._expect(WaitAction.CHECK_INCOMPLETE)
         if found:
+            self._ending = None
             self._action = WaitAction.SLEEP
         else:
-            self._final_listing = True
+            self._ending = "listing"
             self._start_listing()
+
+    def confirm_received(
+        self, tasks: Iterable[CompletedTask], *, incomplete: bool, more: bool
+    ) -> list[CompletedTask]:
+        """The ``CONFIRM`` query came back; return the completions that are new.
+
+        Args:
+            tasks: Its completed tasks.
+            incomplete: Whether it showed a task that is not completed.
+            more: Whether the service had more tasks than one page (no snapshot then).
+        """
+        self._expect(WaitAction.CONFIRM)
+        fresh = self._take(tasks)
+        self._ending = None
+        if self._pending is not None and not self._pending:
+            self._action = WaitAction.DONE
+        elif incomplete or fresh or more:
+            # The job moved on after the last listing (or the query was no snapshot): poll
+            # again; the next exact check, listing and confirming query start from here.
+            self._action = WaitAction.SLEEP
+        else:
+            self._missing = tuple(sorted((self._pending or {}).values()))
+            self._action = WaitAction.DONE
+        return fresh
 
     def slept(self) -> None:
         """The poll interval has passed."""

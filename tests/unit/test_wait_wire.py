@@ -58,6 +58,9 @@ class Service:
         assert path == "/jobs/job-1/tasks", f"unexpected request {request.method} {path}"
         if params["$filter"] == "state ne 'completed'":
             return httpx.Response(200, json={"value": []})
+        if params["$filter"].startswith("state ne 'completed' or"):
+            assert params["maxresults"] == "1000"
+            return httpx.Response(200, json={"value": [task("t2", "2026-01-01T00:00:20Z", 2)]})
         done = [task("t1", "2026-01-01T00:00:10.5Z")]
         if self.polls > 1:
             done.append(task("t2", "2026-01-01T00:00:20Z", exit_code=2))
@@ -90,7 +93,8 @@ async def test_wait_polls_counts_then_lists_only_what_changed() -> None:
         "counts",  # looks done: the exact check, then the last listing
         "state ne 'completed'",
         "state eq 'completed'",  # no watermark yet: it moves once a listing began after t1
-    ]
+        "state ne 'completed' or stateTransitionTime ge datetime'2026-01-01T00:00:10.500000Z'",
+    ]  # the last: a confirming snapshot after the last listing
     listing = sent[1][1]
     assert listing["$select"] == "id,state,stateTransitionTime,executionInfo"
     check = sent[3][1]
