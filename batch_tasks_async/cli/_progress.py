@@ -50,7 +50,37 @@ def format_progress(progress: BulkProgress) -> str:
     return ", ".join(parts)
 
 
-class ProgressView:
+class LiveBar:
+    """A rich progress bar shown only on a terminal, started and stopped as a context manager.
+
+    Subclasses set ``_progress`` (``None`` off a terminal), ``_task`` and ``_description``, and
+    may override ``_add_task`` to give the bar's task its total and fields.
+    """
+
+    _progress: Progress | None
+    _task: TaskID | None
+    _description: str
+
+    def _add_task(self, progress: Progress) -> TaskID:
+        return progress.add_task(self._description, total=None, detail="")
+
+    def __enter__(self) -> Self:
+        if self._progress is not None:
+            self._progress.start()
+            self._task = self._add_task(self._progress)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+
+class ProgressView(LiveBar):
     """An ``on_progress`` callback that shows the progress of a bulk add.
 
     On a terminal it drives a rich progress bar with a rate and an ETA; otherwise it prints
@@ -116,23 +146,9 @@ class ProgressView:
         """Print a message line (above the bar on a terminal; never markup)."""
         self.console.print(escape(message), highlight=False, soft_wrap=True)
 
-    def __enter__(self) -> Self:
-        if self._progress is not None:
-            self._progress.start()
-            total = self._total if self._total is not None else self._total_bytes
-            self._task = self._progress.add_task(
-                self._description, total=total, counts="", detail=""
-            )
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._progress is not None:
-            self._progress.stop()
+    def _add_task(self, progress: Progress) -> TaskID:
+        total = self._total if self._total is not None else self._total_bytes
+        return progress.add_task(self._description, total=total, counts="", detail="")
 
     def __call__(self, progress: BulkProgress) -> None:
         """Show ``progress`` (called by the bulk engine on its event loop; quick)."""

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import sys
 import time
-from types import TracebackType
-from typing import Self
 
 import click
 from rich.console import Console
@@ -28,6 +26,7 @@ from ..errors import MissingTasksError, WaitTimeoutError
 from ._connection import ConnectionSettings, connection_options, open_client
 from ._errors import EXIT_INCOMPLETE, EXIT_OK, CommandFailed, run_async
 from ._output import stderr_console, stdout_console
+from ._progress import LiveBar
 
 __all__ = [
     "WaitView",
@@ -50,7 +49,7 @@ def format_wait(progress: WaitProgress) -> str:
     )
 
 
-class WaitView:
+class WaitView(LiveBar):
     """An ``on_progress`` callback for a wait: a progress bar on a terminal, else lines.
 
     The bar shows completed of total tasks and the failures so far; without a terminal a
@@ -74,21 +73,6 @@ class WaitView:
                 TextColumn("{task.fields[detail]}"),
                 console=console,
             )
-
-    def __enter__(self) -> Self:
-        if self._progress is not None:
-            self._progress.start()
-            self._task = self._progress.add_task(self._description, total=None, detail="")
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._progress is not None:
-            self._progress.stop()
 
     def __call__(self, progress: WaitProgress) -> None:
         """Show ``progress``."""
